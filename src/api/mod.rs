@@ -1,0 +1,7 @@
+//! Server functions, grouped by domain. Each lives at `/api/<name>`, takes
+//! the default form encoding and answers JSON; names are a public contract.
+
+pub mod auth;
+pub mod deployments;
+pub mod sites;
+pub mod teams;

@@ -1,0 +1,50 @@
+//! The HTML shell, the root component and the routes.
+
+use crate::components::shell::AppShell;
+use crate::pages::{DeploymentsPage, NotFoundPage, SignInPage, SignUpPage, SitesPage, TeamPage};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+/// The document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/flightdeck.css" />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Flightdeck".to_string() } else { format!("{title} · Flightdeck") }
+        } />
+        <Router>
+            <Routes fallback=NotFoundPage>
+                <Route path=path!("/signin") view=SignInPage />
+                <Route path=path!("/signup") view=SignUpPage />
+                <ParentRoute path=path!("") view=AppShell>
+                    <Route path=path!("") view=DeploymentsPage />
+                    <Route path=path!("sites") view=SitesPage />
+                    <Route path=path!("team") view=TeamPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

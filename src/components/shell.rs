@@ -1,0 +1,123 @@
+//! The signed-in frame: header with navigation, team switcher, user and sign out.
+
+use crate::api::auth::{SignOut, current_session, switch_team};
+use crate::model::{AppError, SessionInfo};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{A, Outlet};
+
+/// The session of the page, shared with every page inside the shell.
+pub type SessionResource = Resource<Result<Option<SessionInfo>, AppError>>;
+
+#[component]
+pub fn AppShell() -> impl IntoView {
+    let session: SessionResource = Resource::new(|| (), |_| current_session());
+    provide_context(session);
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <div class="topbar-inner">
+                    <a class="brand" href="/">
+                        <Logo />
+                        <span>"Flightdeck"</span>
+                    </a>
+                    <nav class="nav" aria-label="Main">
+                        <A href="/" exact=true>"Deployments"</A>
+                        <A href="/sites">"Sites"</A>
+                        <A href="/team">"Team"</A>
+                    </nav>
+                    <div class="topbar-end">
+                        <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
+                            {move || Suspend::new(async move {
+                                match session.await {
+                                    Ok(Some(info)) => view! {
+                                        <TeamSwitcher info=info.clone() />
+                                        <UserMenu info />
+                                    }.into_any(),
+                                    _ => view! { <a class="button" href="/signin">"Sign in"</a> }.into_any(),
+                                }
+                            })}
+                        </Suspense>
+                    </div>
+                </div>
+            </header>
+            <main class="content">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+#[component]
+pub fn Logo() -> impl IntoView {
+    view! {
+        <svg class="logo" viewBox="0 0 32 32" aria-hidden="true">
+            <rect width="32" height="32" rx="8" fill="var(--accent)" />
+            <path d="M8 20l6-10 4 6 2-3 4 7z" fill="#fff" />
+        </svg>
+    }
+}
+
+#[component]
+fn TeamSwitcher(info: SessionInfo) -> impl IntoView {
+    if info.teams.len() < 2 {
+        return view! {
+            <span class="team-name" title="Your team">{info.team.name}</span>
+        }
+        .into_any();
+    }
+    let current = info.team.id.to_string();
+    let on_change = move |ev| {
+        let team_id = event_target_value(&ev);
+        spawn_local(async move {
+            if switch_team(team_id).await.is_ok() {
+                let _ = window().location().set_href("/");
+            }
+        });
+    };
+    view! {
+        <form class="team-switcher" method="post" action="/api/switch_team">
+            <label class="visually-hidden" for="team-switcher">"Team"</label>
+            <select id="team-switcher" name="team_id" on:change=on_change>
+                {info
+                    .teams
+                    .into_iter()
+                    .map(|t| {
+                        let id = t.id.to_string();
+                        let selected = id == current;
+                        view! { <option value=id selected=selected>{t.name}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <noscript><button class="button button-small">"Switch"</button></noscript>
+        </form>
+    }
+    .into_any()
+}
+
+#[component]
+fn UserMenu(info: SessionInfo) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            let _ = window().location().set_href("/signin");
+        }
+    });
+    view! {
+        <div class="user-menu">
+            <span class="avatar" aria-hidden="true">{initials(&info.user.name)}</span>
+            <span class="user-name" title=info.user.email.clone()>{info.user.name.clone()}</span>
+            <ActionForm action=sign_out>
+                <button class="button button-ghost" type="submit">"Sign out"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}

@@ -1,0 +1,45 @@
+//! Empty, loading and error states that a person understands.
+
+use crate::model::{AppError, ErrorKind};
+use leptos::prelude::*;
+
+#[component]
+pub fn EmptyState(
+    title: &'static str,
+    #[prop(into)] body: String,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class="empty-state">
+            <svg class="empty-icon" viewBox="0 0 24 24" aria-hidden="true">
+                <path d="M3 7l9-4 9 4-9 4-9-4zm0 5l9 4 9-4m-18 5l9 4 9-4" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" />
+            </svg>
+            <h2>{title}</h2>
+            <p>{body}</p>
+            {children.map(|c| c())}
+        </div>
+    }
+}
+
+/// Grey placeholder rows while data loads.
+#[component]
+pub fn LoadingRows(#[prop(default = 3)] rows: usize) -> impl IntoView {
+    view! {
+        <div class="loading" aria-busy="true" aria-label="Loading">
+            {(0..rows).map(|_| view! { <div class="skeleton-row"></div> }).collect_view()}
+        </div>
+    }
+}
+
+/// A failed load: what happened and what to do.
+#[component]
+pub fn ErrorState(error: AppError) -> impl IntoView {
+    let signin = error.kind == ErrorKind::Unauthenticated;
+    view! {
+        <div class="error-state" role="alert">
+            <h2>{if signin { "Signed out" } else { "Could not load this page" }}</h2>
+            <p>{error.message}</p>
+            {signin.then(|| view! { <a class="button" href="/signin">"Sign in"</a> })}
+        </div>
+    }
+}

@@ -1,0 +1,18 @@
+//! Flightdeck: self-hosted live deployment tracking for teams.
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the browser bundle: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,109 @@
+//! The one error type that crosses the wire.
+//!
+//! Internal details (SQL errors, I/O) are logged on the server; the browser
+//! gets a sentence a person can act on and the HTTP status that fits.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What went wrong, in terms a client can branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The input was malformed or broke a rule; nothing was changed. 400.
+    Invalid,
+    /// No session, or the session expired. 401.
+    Unauthenticated,
+    /// Signed in, but the role does not allow this action. 403.
+    Forbidden,
+    /// The record does not exist or belongs to another team: the two
+    /// answer alike so ids of other teams cannot be probed. 404.
+    NotFound,
+    /// The request clashes with the current state (a duplicate email, a
+    /// busy site). 409.
+    Conflict,
+    /// Anything unexpected; details are in the server log. 500.
+    Internal,
+}
+
+/// An error a person can read, with the kind that picks its HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorKind::NotFound, format!("{what} not found."))
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorKind::Unauthenticated, "Please sign in to continue.")
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorKind::Internal,
+            "Something went wrong on our side. Please try again.",
+        )
+    }
+
+    /// The HTTP status code for this error.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            ErrorKind::Invalid => 400,
+            ErrorKind::Unauthenticated => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            // The request never reached us or the form was malformed.
+            E::Args(m) | E::Deserialization(m) | E::MissingArg(m) => {
+                Self::invalid(format!("The request was malformed: {m}"))
+            }
+            E::Request(_) | E::Response(_) => Self::new(
+                ErrorKind::Internal,
+                "Flightdeck could not be reached. Check your connection and try again.",
+            ),
+            _ => Self::internal(),
+        }
+    }
+}

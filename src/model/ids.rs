@@ -1,0 +1,98 @@
+//! Typed ids: every primary key is a ULID, so ids sort by creation time.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use ulid::Ulid;
+
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Ulid);
+
+        impl $name {
+            /// A fresh id for a record created now.
+            #[cfg(feature = "ssr")]
+            pub fn new() -> Self {
+                Self(Ulid::new())
+            }
+
+            /// The last eight characters: enough to tell records apart on screen.
+            pub fn short(&self) -> String {
+                let s = self.0.to_string();
+                s[s.len() - 8..].to_lowercase()
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = crate::model::AppError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ulid::from_string(s.trim())
+                    .map(Self)
+                    .map_err(|_| crate::model::AppError::invalid(concat!(
+                        "That is not a valid ",
+                        stringify!($name),
+                        "."
+                    )))
+            }
+        }
+    };
+}
+
+ulid_id!(
+    /// A team: the unit that owns sites and deployments.
+    TeamId
+);
+ulid_id!(
+    /// A person who can sign in.
+    UserId
+);
+ulid_id!(
+    /// A deployable environment of a team.
+    SiteId
+);
+ulid_id!(
+    /// One pipeline run on a site.
+    DeploymentId
+);
+ulid_id!(
+    /// One ordered step of a deployment.
+    StepId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_their_text() {
+        let id = SiteId(Ulid::from_parts(1_700_000_000_000, 42));
+        let parsed: SiteId = id.to_string().parse().expect("parses");
+        assert_eq!(parsed, id);
+        assert_eq!(id.short().len(), 8);
+    }
+
+    #[test]
+    fn malformed_ids_are_refused_with_a_message() {
+        let err = "not-a-ulid".parse::<DeploymentId>().unwrap_err();
+        assert!(err.message.contains("DeploymentId"));
+        assert!("../../etc/passwd".parse::<SiteId>().is_err());
+        assert!("".parse::<TeamId>().is_err());
+    }
+}

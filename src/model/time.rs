@@ -1,0 +1,105 @@
+//! Timestamps are milliseconds since the Unix epoch (UTC), the same on
+//! both backends and both sides of the wire.
+
+/// "just now", "5 min ago", "3 h ago", "2 days ago".
+pub fn relative(then_ms: i64, now_ms: i64) -> String {
+    let secs = (now_ms - then_ms).max(0) / 1000;
+    match secs {
+        0..=9 => "just now".to_string(),
+        10..=59 => format!("{secs} s ago"),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        86_400..=172_799 => "yesterday".to_string(),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// "1m 05s", "42s", "1h 02m": how long something took.
+pub fn duration(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    if secs < 60 {
+        if ms < 1000 {
+            format!("{}ms", ms.max(0))
+        } else {
+            format!("{secs}s")
+        }
+    } else if secs < 3600 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+/// "2026-11-22 10:04:05 UTC": the exact time, shown on hover.
+pub fn exact_utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Now, in milliseconds since the epoch, on either side of the wire.
+pub fn now_ms() -> i64 {
+    #[cfg(all(target_arch = "wasm32", feature = "hydrate"))]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "hydrate")))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_times_are_formatted_in_utc() {
+        assert_eq!(exact_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(exact_utc(1_795_341_845_000), "2026-11-22 10:04:05 UTC");
+        assert_eq!(exact_utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = 1_000_000_000;
+        assert_eq!(relative(now, now), "just now");
+        assert_eq!(relative(now - 30_000, now), "30 s ago");
+        assert_eq!(relative(now - 5 * 60_000, now), "5 min ago");
+        assert_eq!(relative(now - 3 * 3_600_000, now), "3 h ago");
+        assert_eq!(relative(now - 3 * 86_400_000, now), "3 days ago");
+        assert_eq!(relative(now + 5_000, now), "just now");
+    }
+
+    #[test]
+    fn durations_are_compact() {
+        assert_eq!(duration(420), "420ms");
+        assert_eq!(duration(42_000), "42s");
+        assert_eq!(duration(65_000), "1m 05s");
+        assert_eq!(duration(3_720_000), "1h 02m");
+    }
+}

@@ -1,0 +1,164 @@
+//! Configuration from environment variables, each with a matching flag
+//! (`--database-url`, `--site-addr`, `--pipelines`, `--data-dir`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything the server reads at start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `DATABASE_URL`: `sqlite://...` or `postgres://...`; a SQLite file under the data dir by default.
+    pub database_url: String,
+    /// `LEPTOS_SITE_ADDR`: where the dashboard listens.
+    pub site_addr: SocketAddr,
+    /// `FLIGHTDECK_DATA_DIR`: the SQLite file, workspaces, published sites.
+    pub data_dir: PathBuf,
+    /// `FLIGHTDECK_PIPELINES`: a TOML file replacing the compiled-in pipelines.
+    pub pipelines_file: Option<PathBuf>,
+    /// `LEPTOS_SITE_ROOT`: the built assets (`pkg/`, `public/`).
+    pub site_root: PathBuf,
+    /// `FLIGHTDECK_PUBLIC_URL`: the dashboard's own origin; `https://` makes cookies Secure.
+    pub public_url: Option<String>,
+    /// `FLIGHTDECK_DEMO`: `0` skips the demo account on an empty database.
+    pub seed_demo: bool,
+}
+
+impl Config {
+    /// Reads the process's flags and environment; flags win.
+    pub fn from_env() -> Result<Self, String> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        Self::from_sources(&args, |key| std::env::var(key).ok())
+    }
+
+    pub fn from_sources(
+        args: &[String],
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
+        let flags = parse_flags(args)?;
+        let get = |flag: &str, var: &str| {
+            flags
+                .iter()
+                .find(|(k, _)| k == flag)
+                .map(|(_, v)| v.clone())
+                .or_else(|| env(var).filter(|v| !v.is_empty()))
+        };
+        let data_dir =
+            PathBuf::from(get("data-dir", "FLIGHTDECK_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = get("database-url", "DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("flightdeck.db").display()));
+        let addr = get("site-addr", "LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let site_addr = addr.parse().map_err(|_| {
+            format!("LEPTOS_SITE_ADDR must look like 127.0.0.1:3000 (got {addr:?})")
+        })?;
+        let public_url = get("public-url", "FLIGHTDECK_PUBLIC_URL");
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(format!(
+                "FLIGHTDECK_PUBLIC_URL must start with http:// or https:// (got {url:?})"
+            ));
+        }
+        let seed_demo = match get("demo", "FLIGHTDECK_DEMO").as_deref() {
+            None | Some("1") | Some("true") => true,
+            Some("0") | Some("false") => false,
+            Some(other) => return Err(format!("FLIGHTDECK_DEMO must be 0 or 1 (got {other:?})")),
+        };
+        Ok(Self {
+            database_url,
+            site_addr,
+            data_dir,
+            pipelines_file: get("pipelines", "FLIGHTDECK_PIPELINES").map(PathBuf::from),
+            site_root: PathBuf::from(
+                get("site-root", "LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            ),
+            public_url,
+            seed_demo,
+        })
+    }
+
+    /// Cookies are `Secure` when the dashboard is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+const FLAGS: &[&str] = &[
+    "database-url",
+    "site-addr",
+    "pipelines",
+    "data-dir",
+    "site-root",
+    "public-url",
+    "demo",
+];
+
+/// `--name value` and `--name=value`; an unknown flag is an error, not a surprise.
+fn parse_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let Some(flag) = arg.strip_prefix("--") else {
+            return Err(format!(
+                "unexpected argument {arg:?}; flags look like --database-url=..."
+            ));
+        };
+        let (name, value) = match flag.split_once('=') {
+            Some((n, v)) => (n.to_string(), v.to_string()),
+            None => {
+                let v = it.next().ok_or_else(|| format!("--{flag} needs a value"))?;
+                (flag.to_string(), v.clone())
+            }
+        };
+        if !FLAGS.contains(&name.as_str()) {
+            return Err(format!(
+                "unknown flag --{name}; known: --{}",
+                FLAGS.join(", --")
+            ));
+        }
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_put_sqlite_under_the_data_dir() {
+        let c = Config::from_sources(&[], |_| None).expect("config");
+        assert_eq!(c.database_url, "sqlite://data/flightdeck.db");
+        assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
+        assert!(!c.secure_cookies());
+        assert!(c.seed_demo);
+    }
+
+    #[test]
+    fn flags_win_over_environment() {
+        let env = |k: &str| (k == "DATABASE_URL").then(|| "postgres://env/db".to_string());
+        let c =
+            Config::from_sources(&args(&["--database-url", "sqlite://x.db"]), env).expect("config");
+        assert_eq!(c.database_url, "sqlite://x.db");
+        let c = Config::from_sources(&[], env).expect("config");
+        assert_eq!(c.database_url, "postgres://env/db");
+    }
+
+    #[test]
+    fn bad_configuration_is_refused_with_a_message() {
+        assert!(
+            Config::from_sources(&args(&["--nope=1"]), |_| None)
+                .unwrap_err()
+                .contains("unknown flag")
+        );
+        assert!(Config::from_sources(&args(&["--site-addr=localhost"]), |_| None).is_err());
+        assert!(Config::from_sources(&args(&["--public-url=ftp://x"]), |_| None).is_err());
+        let https = Config::from_sources(&args(&["--public-url=https://fd.example.com"]), |_| None);
+        assert!(https.expect("config").secure_cookies());
+    }
+}

@@ -1,0 +1,196 @@
+//! The database: one code path for SQLite and PostgreSQL over sqlx's `Any`
+//! driver, the backend chosen from the URL at start.
+
+use crate::model::{
+    AppError, DeploymentId, DeploymentStatus, Phase, PipelineType, Role, SiteId, SiteState,
+    SourceKind, StepId, StepStatus, TeamId, TriggerKind, UserId,
+};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Database, Decode, Encode, Type, encode::IsNull, error::BoxDynError};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which database server a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A pool of connections and the backend behind it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+impl Db {
+    /// Connects, creating a SQLite file (and its folder) when missing, and
+    /// applies every migration not applied yet.
+    pub async fn connect(url: &str) -> Result<Self, String> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(format!(
+                "DATABASE_URL must start with sqlite: or postgres:// (got {:?})",
+                url.split(':').next().unwrap_or_default()
+            ));
+        };
+        let url = match backend {
+            Backend::Sqlite => prepare_sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // SQLite has one writer; a few readers are plenty.
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+        if backend == Backend::Sqlite {
+            // WAL lets readers go on while one writer commits; the mode is
+            // stored in the file. sqlx already turns foreign keys on and
+            // waits 5 s on a locked database.
+            sqlx::query("pragma journal_mode = wal")
+                .execute(&pool)
+                .await
+                .map_err(|e| format!("cannot switch SQLite to WAL: {e}"))?;
+        }
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| format!("cannot apply migrations: {e}"))?;
+        Ok(Self { pool, backend })
+    }
+}
+
+/// Makes sure the folder of a SQLite file exists and the file is created on
+/// first use.
+fn prepare_sqlite_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:"
+        && let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let mut query = query.to_string();
+    if !query.contains("mode=") {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("mode=rwc");
+    }
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// Logs a database error and gives the browser a sentence instead.
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::internal()
+    }
+}
+
+/// The name (PostgreSQL) or description (SQLite) of the unique constraint a
+/// write broke, if that is why it failed.
+pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
+    let db = err.as_database_error()?;
+    if !db.is_unique_violation() {
+        return None;
+    }
+    Some(
+        db.constraint()
+            .map(str::to_string)
+            .unwrap_or_else(|| db.message().to_string()),
+    )
+}
+
+/// Milliseconds since the epoch, the unit of every stored time.
+pub fn now_ms() -> i64 {
+    crate::model::time::now_ms()
+}
+
+/// Stores an id newtype as its ULID text.
+macro_rules! text_column {
+    ($ty:ty, $to:expr, $from:expr) => {
+        impl Type<Any> for $ty {
+            fn type_info() -> <Any as Database>::TypeInfo {
+                <String as Type<Any>>::type_info()
+            }
+        }
+
+        impl<'q> Encode<'q, Any> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <Any as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                let text: String = ($to)(self);
+                <String as Encode<'q, Any>>::encode(text, buf)
+            }
+        }
+
+        impl<'r> Decode<'r, Any> for $ty {
+            fn decode(value: <Any as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let text = <String as Decode<'r, Any>>::decode(value)?;
+                ($from)(text.as_str()).ok_or_else(|| {
+                    format!("unexpected {} in the database: {text:?}", stringify!($ty)).into()
+                })
+            }
+        }
+    };
+}
+
+macro_rules! id_column {
+    ($($ty:ty),+) => {$(
+        text_column!($ty, |id: &$ty| id.to_string(), |s: &str| <$ty>::from_str(s).ok());
+    )+};
+}
+
+macro_rules! enum_column {
+    ($($ty:ty),+) => {$(
+        text_column!($ty, |v: &$ty| v.as_str().to_string(), <$ty>::parse);
+    )+};
+}
+
+id_column!(TeamId, UserId, SiteId, DeploymentId, StepId);
+enum_column!(
+    Role,
+    SiteState,
+    DeploymentStatus,
+    StepStatus,
+    PipelineType,
+    SourceKind,
+    TriggerKind,
+    Phase
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_their_folder_and_create_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("nested/fd.db");
+        let url = prepare_sqlite_url(&format!("sqlite://{}", file.display())).expect("url");
+        assert!(url.ends_with("?mode=rwc"));
+        assert!(file.parent().expect("parent").is_dir());
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:").expect("url"),
+            "sqlite://:memory:?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! Middleware between axum and the Leptos app: the page guard and the
+//! status codes of refused server-function calls.
+
+use super::auth;
+use crate::model::AppError;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// Pages anyone may open.
+const PUBLIC_PAGES: &[&str] = &["/signin", "/signup"];
+
+fn is_page(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    !(path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/hooks/")
+        || path == "/ws"
+        || last.contains('.'))
+}
+
+/// Every page but sign-in and sign-up asks for a session; a signed-in user
+/// opening sign-in goes to the dashboard instead.
+pub async fn page_guard(session: Session, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if request.method() != Method::GET || !is_page(path) {
+        return next.run(request).await;
+    }
+    let signed_in = auth::is_signed_in(&session).await;
+    let public = PUBLIC_PAGES.contains(&path);
+    if !signed_in && !public {
+        return Redirect::to("/signin").into_response();
+    }
+    if signed_in && public {
+        return Redirect::to("/").into_response();
+    }
+    next.run(request).await
+}
+
+/// Server functions answer errors with status 500; this gives a refused
+/// call the status its [`AppError`] kind names (400, 401, 403, 404, 409).
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// After a plain form post (JavaScript off), sends the browser on to `path`;
+/// a hydrated page handles success itself.
+pub fn redirect_plain_form(path: &str) {
+    use leptos::prelude::use_context;
+    let accepts_html = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if accepts_html {
+        leptos_axum::redirect(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_pages_are_guarded() {
+        assert!(is_page("/"));
+        assert!(is_page("/deployments"));
+        assert!(is_page("/sites/01HZX"));
+        assert!(!is_page("/api/sign_in"));
+        assert!(!is_page("/pkg/flightdeck.js"));
+        assert!(!is_page("/favicon.ico"));
+        assert!(!is_page("/hooks/github/01HZX"));
+    }
+}

@@ -1,0 +1,126 @@
+//! Everything that runs only on the server: configuration, storage,
+//! accounts and sessions, and the HTTP stack around the Leptos app.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod deployments;
+pub mod http;
+pub mod session_store;
+pub mod sites;
+pub mod state;
+
+use crate::app::{App, shell};
+use axum::Router;
+use config::Config;
+use db::Db;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use session_store::DbSessionStore;
+use state::AppState;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+/// Starts Flightdeck with the configuration of the environment and flags.
+pub async fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()),
+        )
+        .init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(message) => fail(&message),
+    };
+    let addr = config.site_addr;
+    let (router, state) = match build(config).await {
+        Ok(built) => built,
+        Err(message) => fail(&message),
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => fail(&format!("cannot listen on {addr}: {e}")),
+    };
+    tracing::info!(
+        "Flightdeck is listening on http://{addr} ({:?} database)",
+        state.db.backend
+    );
+    if let Err(e) = axum::serve(listener, router).await {
+        fail(&format!("server stopped: {e}"));
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("flightdeck: {message}");
+    std::process::exit(1)
+}
+
+/// Opens the database, seeds the demo on an empty one, and assembles the
+/// router. Tests call this and serve the router on `127.0.0.1:0`.
+pub async fn build(config: Config) -> Result<(Router, AppState), String> {
+    let db = Db::connect(&config.database_url).await?;
+    if config.seed_demo && demo::seed_if_empty(&db).await.map_err(|e| e.message)? {
+        println!(
+            "\n  Flightdeck demo account created. Sign in at http://{} with\n    email:    {}\n    password: {}\n",
+            config.site_addr,
+            demo::DEMO_EMAIL,
+            demo::DEMO_PASSWORD
+        );
+    }
+    let leptos_options = LeptosOptions::builder()
+        .output_name("flightdeck")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build();
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        db: db.clone(),
+        config: Arc::new(config),
+    };
+
+    let store = DbSessionStore::new(db);
+    spawn_session_cleanup(store.clone());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("flightdeck_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
+
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let router = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(http::server_fn_status))
+        .layer(axum::middleware::from_fn(http::page_guard))
+        .layer(sessions)
+        .with_state(state.clone());
+    Ok((router, state))
+}
+
+fn spawn_session_cleanup(store: DbSessionStore) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
+}

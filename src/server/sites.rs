@@ -1,0 +1,149 @@
+//! Sites in storage: reads and writes scoped to a team.
+
+use super::db::{Db, now_ms, unique_violation};
+use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps};
+use crate::model::{AppError, Deployment, Site, SiteId, SiteState, TeamId};
+use rand::RngCore;
+
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    id: SiteId,
+    team_id: TeamId,
+    name: String,
+    slug: String,
+    repository: String,
+    branch: String,
+    auto_deploy: i64,
+    state: SiteState,
+    parent_site_id: Option<SiteId>,
+    created_at: i64,
+}
+
+impl From<SiteRow> for Site {
+    fn from(r: SiteRow) -> Self {
+        Site {
+            id: r.id,
+            team_id: r.team_id,
+            name: r.name,
+            slug: r.slug,
+            repository: r.repository,
+            branch: r.branch,
+            auto_deploy: r.auto_deploy != 0,
+            state: r.state,
+            parent_site_id: r.parent_site_id,
+            created_at: r.created_at,
+            current_deployment: None,
+        }
+    }
+}
+
+/// What a new site needs.
+pub struct NewSite<'a> {
+    pub team_id: TeamId,
+    pub name: &'a str,
+    pub repository: &'a str,
+    pub branch: &'a str,
+    pub auto_deploy: bool,
+    pub parent_site_id: Option<SiteId>,
+}
+
+/// A lowercase, dash-separated slug for URLs and folders: only `a-z0-9-`,
+/// so it is safe wherever it goes.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug: String = slug.chars().take(40).collect();
+    if slug.is_empty() {
+        "site".to_string()
+    } else {
+        slug
+    }
+}
+
+/// A random secret for signing webhooks, as 64 hex characters.
+pub fn new_webhook_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn insert(db: &Db, new: NewSite<'_>) -> Result<SiteId, AppError> {
+    let id = SiteId::new();
+    sqlx::query(
+        "insert into sites (id, team_id, name, slug, repository, branch, auto_deploy, state, \
+         parent_site_id, webhook_secret, created_at) values ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(new.team_id)
+    .bind(new.name)
+    .bind(slugify(new.name))
+    .bind(new.repository)
+    .bind(new.branch)
+    .bind(i64::from(new.auto_deploy))
+    .bind(new.parent_site_id)
+    .bind(new_webhook_secret())
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await
+    .map_err(|e| match unique_violation(&e) {
+        Some(c) if c.contains("sites_team_id_slug_key") || c.contains("sites.slug") => {
+            AppError::conflict("Your team already has a site with that name.")
+        }
+        _ => e.into(),
+    })?;
+    Ok(id)
+}
+
+const SITE_COLUMNS: &str = "id, team_id, name, slug, repository, branch, auto_deploy, state, \
+    parent_site_id, created_at";
+
+/// Every site of a team, by name, each with its current deployment.
+pub async fn list(db: &Db, team_id: TeamId) -> Result<Vec<Site>, AppError> {
+    let rows: Vec<SiteRow> = sqlx::query_as(&format!(
+        "select {SITE_COLUMNS} from sites where team_id = $1 order by name, id"
+    ))
+    .bind(team_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut sites: Vec<Site> = rows.into_iter().map(Site::from).collect();
+    let currents: Vec<DeploymentRow> = sqlx::query_as(&format!(
+        "select {DEPLOYMENT_COLUMNS} from sites s join deployments d on d.id = s.current_deployment_id \
+         where s.team_id = $1"
+    ))
+    .bind(team_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut currents: Vec<Deployment> = currents.into_iter().map(Deployment::from).collect();
+    attach_steps(db, &mut currents, false).await?;
+    for site in &mut sites {
+        site.current_deployment = currents.iter().find(|d| d.site_id == site.id).cloned();
+    }
+    Ok(sites)
+}
+
+/// One site of a team; `None` when it does not exist or is another team's.
+pub async fn get(db: &Db, team_id: TeamId, id: SiteId) -> Result<Option<Site>, AppError> {
+    let sites = list(db, team_id).await?;
+    Ok(sites.into_iter().find(|s| s.id == id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_safe_for_urls_and_paths() {
+        assert_eq!(slugify("Marketing Site"), "marketing-site");
+        assert_eq!(slugify("../../etc/passwd"), "etc-passwd");
+        assert_eq!(slugify("   "), "site");
+        assert_eq!(slugify("Ünïcode & Co"), "n-code-co");
+        assert!(slugify(&"x".repeat(500)).len() <= 40);
+    }
+}

@@ -1,0 +1,27 @@
+//! The state every handler and server function shares.
+
+use super::config::Config;
+use super::db::Db;
+use crate::model::AppError;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use leptos::prelude::use_context;
+use std::sync::Arc;
+
+/// Handed to `leptos_routes` and provided as context to server functions.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// The state inside a server function or a server-rendered component.
+    pub fn from_context() -> Result<Self, AppError> {
+        use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from the Leptos context");
+            AppError::internal()
+        })
+    }
+}
