@@ -5,7 +5,7 @@ use crate::pages::{DeploymentsPage, NotFoundPage, SignInPage, SignUpPage, SitesP
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 /// The document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -37,12 +37,13 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=path!("/signin") view=SignInPage />
-                <Route path=path!("/signup") view=SignUpPage />
-                <ParentRoute path=path!("") view=AppShell>
-                    <Route path=path!("") view=DeploymentsPage />
-                    <Route path=path!("sites") view=SitesPage />
-                    <Route path=path!("team") view=TeamPage />
+                // Async rendering sends each page whole, so it reads without JavaScript.
+                <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=AppShell ssr=SsrMode::Async>
+                    <Route path=path!("") view=DeploymentsPage ssr=SsrMode::Async />
+                    <Route path=path!("sites") view=SitesPage ssr=SsrMode::Async />
+                    <Route path=path!("team") view=TeamPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,6 +1,6 @@
 //! A team's members.
 
-use crate::model::{AppError, MemberInfo, Role};
+use crate::model::{AppError, MemberInfo};
 use leptos::prelude::*;
 
 #[server(endpoint = "list_members")]
@@ -18,7 +18,7 @@ pub async fn add_member(email: String, role: String) -> Result<(), AppError> {
         .require_owner()?;
     let state = crate::server::state::AppState::from_context()?;
     let email = crate::model::validate::email(&email)?;
-    let role = Role::parse(&role)
+    let role = crate::model::Role::parse(&role)
         .ok_or_else(|| AppError::invalid("Choose a role: owner, member or viewer."))?;
     crate::server::accounts::add_member(&state.db, member.team_id, &email, role).await
 }

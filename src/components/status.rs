@@ -14,15 +14,21 @@ pub fn DeploymentBadge(deployment: Deployment) -> impl IntoView {
     view! { <StatusBadge word title /> }
 }
 
-/// A coloured pill; `word` picks the colour (`status-ready`, `status-failed`, ...).
+/// A coloured pill; `tone` (by default the word itself) picks the colour
+/// (`status-ready`, `status-failed`, ...).
 #[component]
-pub fn StatusBadge(word: &'static str, #[prop(optional, into)] title: String) -> impl IntoView {
+pub fn StatusBadge(
+    word: &'static str,
+    #[prop(optional)] tone: Option<&'static str>,
+    #[prop(optional, into)] title: String,
+) -> impl IntoView {
+    let tone = tone.unwrap_or(word);
     let active = matches!(
-        word,
+        tone,
         "running" | "building" | "deploying" | "built" | "queued" | "pending"
     );
     view! {
-        <span class=format!("badge status-{word}") class:badge-active=active title=title>
+        <span class=format!("badge status-{tone}") class:badge-active=active title=title>
             <span class="badge-dot" aria-hidden="true"></span>
             {word}
         </span>
@@ -36,5 +42,10 @@ pub fn DeploymentStatusBadge(status: DeploymentStatus) -> impl IntoView {
 
 #[component]
 pub fn SiteStateBadge(state: SiteState) -> impl IntoView {
-    view! { <StatusBadge word=state.as_str() /> }
+    // A running site is healthy: it reads green, unlike a running deployment.
+    let tone = match state {
+        SiteState::Running => "ready",
+        SiteState::Stopped => "stopped",
+    };
+    view! { <StatusBadge word=state.as_str() tone /> }
 }

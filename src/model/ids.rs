@@ -8,9 +8,24 @@ use ulid::Ulid;
 macro_rules! ulid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(pub Ulid);
+
+        /// Serialised as the 26-character ULID text.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Ulid::from_string(&text)
+                    .map(Self)
+                    .map_err(|_| serde::de::Error::custom(concat!("not a valid ", stringify!($name))))
+            }
+        }
 
         impl $name {
             /// A fresh id for a record created now.
@@ -86,6 +101,15 @@ mod tests {
         let parsed: SiteId = id.to_string().parse().expect("parses");
         assert_eq!(parsed, id);
         assert_eq!(id.short().len(), 8);
+    }
+
+    #[test]
+    fn ids_serialise_as_ulid_text() {
+        let id = TeamId(Ulid::from_parts(1_700_000_000_000, 7));
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(serde_json::from_str::<TeamId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<TeamId>("\"nope\"").is_err());
     }
 
     #[test]
