@@ -44,11 +44,14 @@ create table sites (
 );
 
 create unique index sites_team_id_slug_key on sites (team_id, slug);
+-- Lets deployments reference (site, team) together, so a deployment can never
+-- pair one team with another team's site.
+create unique index sites_id_team_id_key on sites (id, team_id);
 
 create table deployments (
     id text primary key,
     team_id text not null references teams (id) on delete cascade,
-    site_id text not null references sites (id) on delete cascade,
+    site_id text not null,
     -- Empty for automatic triggers.
     user_id text references users (id) on delete set null,
     type text not null check (type in ('deploy', 'create_site', 'clone_site', 'create_staging',
@@ -73,7 +76,8 @@ create table deployments (
     version bigint not null default 1,
     created_at bigint not null,
     started_at bigint,
-    finished_at bigint
+    finished_at bigint,
+    foreign key (site_id, team_id) references sites (id, team_id) on delete cascade
 );
 
 -- A team's history newest first, and a site's.

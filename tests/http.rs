@@ -413,3 +413,47 @@ async fn only_owners_add_members_and_members_can_switch_team() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_ne!(other_info["team"]["id"], info["team"]["id"]);
 }
+
+#[tokio::test]
+async fn a_write_from_another_origin_is_refused_and_changes_nothing() {
+    let s = start().await;
+    let c = client();
+    for origin in ["http://evil.example", "http://0123.preview.localhost:3000"] {
+        let res = c
+            .post(format!("{}/api/sign_up", s.base))
+            .header("origin", origin)
+            .form(&[
+                ("email", "csrf@example.com"),
+                ("password", "correct horse"),
+                ("name", "X"),
+                ("team", "X"),
+            ])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{origin}");
+        let body: Value = res.json().await.expect("json");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("another site")
+        );
+    }
+    assert_eq!(count_users(&s.db).await, 0);
+    // The dashboard's own origin is fine.
+    let own = s.base.clone();
+    let res = c
+        .post(format!("{}/api/sign_up", s.base))
+        .header("origin", own)
+        .form(&[
+            ("email", "ok@example.com"),
+            ("password", "correct horse"),
+            ("name", "X"),
+            ("team", "X"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+}

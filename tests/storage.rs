@@ -139,6 +139,16 @@ async fn another_team_sees_nothing_of_the_first() {
                 .is_none()
         );
 
+        // A deployment can never pair one team with another team's site.
+        let err = deployment(&db, team_b, site_a, "queued")
+            .await
+            .expect_err("cross-team refused");
+        assert!(
+            err.as_database_error()
+                .is_some_and(|e| e.is_foreign_key_violation()),
+            "{err}"
+        );
+
         // The first team does see its own records.
         assert_eq!(sites::list(&db, team_a).await.expect("sites").len(), 1);
         assert!(

@@ -7,7 +7,7 @@ test("sign up, sign out and sign in again", async ({ page }) => {
   await signUp(page, account);
   await expect(page).toHaveURL(/\/$/);
   await expectSignedInAs(page, account.team);
-  await expect(page.getByRole("heading", { name: "Deployments" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Deployments", exact: true })).toBeVisible();
   await expect(page.getByText("No deployments yet")).toBeVisible();
 
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -49,7 +49,7 @@ test("a wrong password is refused with a message", async ({ page }) => {
 test("the demo account sees its team's sites", async ({ page }) => {
   await signIn(page, DEMO.email, DEMO.password);
   await expectSignedInAs(page, DEMO.team);
-  await page.getByRole("link", { name: "Sites" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sites" }).click();
   await expect(page.getByRole("heading", { name: "Marketing site" })).toBeVisible();
   await expect(page.getByRole("heading", { name: "Docs" })).toBeVisible();
 });

@@ -96,7 +96,7 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
         use leptos::server_fn::error::ServerFnErrorErr as E;
         match value {
             // The request never reached us or the form was malformed.
-            E::Args(m) | E::Deserialization(m) | E::MissingArg(m) => {
+            E::Args(m) | E::MissingArg(m) => {
                 Self::invalid(format!("The request was malformed: {m}"))
             }
             E::Request(_) | E::Response(_) => Self::new(

@@ -160,6 +160,12 @@ pub async fn add_member(db: &Db, team_id: TeamId, email: &str, role: Role) -> Re
         ));
     };
     let mut tx = db.pool.begin().await?;
+    // Takes the team's row lock first (a write lock on SQLite), so two owners
+    // demoting each other at once cannot leave the team without one.
+    sqlx::query("update teams set name = name where id = $1")
+        .bind(team_id)
+        .execute(&mut *tx)
+        .await?;
     let current: Option<(Role,)> =
         sqlx::query_as("select role from memberships where team_id = $1 and user_id = $2")
             .bind(team_id)

@@ -14,8 +14,13 @@ const TEAM_KEY: &str = "team_id";
 /// a wrong password take the same time.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y4eTMTQ0lRMTSVOAsMnNEMntG6Sdzp9s1E/ouMZMVT0";
 
+/// Each argon2 run takes ~19 MiB and a core for a while; a burst of sign-ins
+/// waits here instead of exhausting memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Hashes a password with argon2id on a blocking thread.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
+    let _permit = HASHING.acquire().await.map_err(|_| AppError::internal())?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         Argon2::default()
@@ -34,6 +39,9 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 }
 
 async fn verify_password(password: String, hash: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
@@ -89,9 +97,21 @@ async fn session_ids(session: &Session) -> Option<(UserId, TeamId)> {
     Some((user, team))
 }
 
-/// Whether a request carries a signed-in session; used by the page guard.
-pub async fn is_signed_in(session: &Session) -> bool {
-    session_ids(session).await.is_some()
+/// Whether a request carries a session whose user still belongs to its
+/// team; a stale session is cleared so the person can sign in again.
+pub async fn is_signed_in(state: &AppState, session: &Session) -> bool {
+    let Some((user_id, team_id)) = session_ids(session).await else {
+        return false;
+    };
+    match accounts::role_in(&state.db, user_id, team_id).await {
+        Ok(Some(_)) => true,
+        Ok(None) => {
+            let _ = session.flush().await;
+            false
+        }
+        // A database hiccup is not a reason to sign anyone out.
+        Err(_) => true,
+    }
 }
 
 /// The check every team-scoped server function starts with. The role is

@@ -19,8 +19,9 @@ pub struct Config {
     pub site_root: PathBuf,
     /// `FLIGHTDECK_PUBLIC_URL`: the dashboard's own origin; `https://` makes cookies Secure.
     pub public_url: Option<String>,
-    /// `FLIGHTDECK_DEMO`: `0` skips the demo account on an empty database.
-    pub seed_demo: bool,
+    /// `FLIGHTDECK_DEMO`: `1` or `0` forces the demo account on an empty
+    /// database on or off; by default only SQLite gets it.
+    pub seed_demo: Option<bool>,
 }
 
 impl Config {
@@ -59,8 +60,9 @@ impl Config {
             ));
         }
         let seed_demo = match get("demo", "FLIGHTDECK_DEMO").as_deref() {
-            None | Some("1") | Some("true") => true,
-            Some("0") | Some("false") => false,
+            None => None,
+            Some("1") | Some("true") => Some(true),
+            Some("0") | Some("false") => Some(false),
             Some(other) => return Err(format!("FLIGHTDECK_DEMO must be 0 or 1 (got {other:?})")),
         };
         Ok(Self {
@@ -136,7 +138,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://data/flightdeck.db");
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(!c.secure_cookies());
-        assert!(c.seed_demo);
+        assert_eq!(c.seed_demo, None);
     }
 
     #[test]

@@ -46,6 +46,8 @@ impl Db {
         };
         let options = AnyPoolOptions::new()
             .max_connections(match backend {
+                // Every connection to :memory: is a database of its own.
+                Backend::Sqlite if url.contains(":memory:") => 1,
                 // SQLite has one writer; a few readers are plenty.
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,

@@ -2,9 +2,10 @@
 //! status codes of refused server-function calls.
 
 use super::auth;
+use super::state::AppState;
 use crate::model::AppError;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -24,12 +25,17 @@ fn is_page(path: &str) -> bool {
 
 /// Every page but sign-in and sign-up asks for a session; a signed-in user
 /// opening sign-in goes to the dashboard instead.
-pub async fn page_guard(session: Session, request: Request, next: Next) -> Response {
+pub async fn page_guard(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     if request.method() != Method::GET || !is_page(path) {
         return next.run(request).await;
     }
-    let signed_in = auth::is_signed_in(&session).await;
+    let signed_in = auth::is_signed_in(&state, &session).await;
     let public = PUBLIC_PAGES.contains(&path);
     if !signed_in && !public {
         return Redirect::to("/signin").into_response();
@@ -38,6 +44,61 @@ pub async fn page_guard(session: Session, request: Request, next: Next) -> Respo
         return Redirect::to("/").into_response();
     }
     next.run(request).await
+}
+
+/// Refuses a state-changing request that a browser sent from another origin
+/// (login CSRF, or a preview page calling the API with the team's cookie).
+/// Scripts send no `Origin` and are let through; their cookies are their own.
+pub async fn same_origin_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site" || v == "same-site");
+    let origin_ok = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => is_own_origin(
+            origin,
+            headers.get(header::HOST),
+            state.config.public_url.as_deref(),
+        ),
+    };
+    if cross_site || !origin_ok {
+        let err = AppError::forbidden("This request came from another site and was refused.");
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&err).unwrap_or_default(),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether `origin` is the dashboard's: its public URL when configured,
+/// otherwise the host the request was sent to.
+fn is_own_origin(
+    origin: &str,
+    host: Option<&header::HeaderValue>,
+    public_url: Option<&str>,
+) -> bool {
+    if let Some(public) = public_url {
+        return origin.trim_end_matches('/') == public.trim_end_matches('/');
+    }
+    let Some(host) = host.and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|rest| rest == host)
 }
 
 /// Server functions answer errors with status 500; this gives a refused
@@ -83,6 +144,26 @@ pub fn redirect_plain_form(path: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_dashboards_own_origin_may_write() {
+        let host = header::HeaderValue::from_static("127.0.0.1:3000");
+        assert!(is_own_origin("http://127.0.0.1:3000", Some(&host), None));
+        assert!(!is_own_origin("http://evil.example", Some(&host), None));
+        assert!(!is_own_origin(
+            "http://abc.preview.localhost:3000",
+            Some(&host),
+            None
+        ));
+        assert!(!is_own_origin("http://127.0.0.1:3000", None, None));
+        let public = Some("https://deploys.example.com");
+        assert!(is_own_origin(
+            "https://deploys.example.com",
+            Some(&host),
+            public
+        ));
+        assert!(!is_own_origin("http://127.0.0.1:3000", Some(&host), public));
+    }
 
     #[test]
     fn only_pages_are_guarded() {

@@ -64,7 +64,12 @@ fn fail(message: &str) -> ! {
 /// router. Tests call this and serve the router on `127.0.0.1:0`.
 pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     let db = Db::connect(&config.database_url).await?;
-    if config.seed_demo && demo::seed_if_empty(&db).await.map_err(|e| e.message)? {
+    // The demo (with its published password) is for the embedded default;
+    // a PostgreSQL install gets it only when asked for.
+    let seed = config
+        .seed_demo
+        .unwrap_or(db.backend == db::Backend::Sqlite);
+    if seed && demo::seed_if_empty(&db).await.map_err(|e| e.message)? {
         println!(
             "\n  Flightdeck demo account created. Sign in at http://{} with\n    email:    {}\n    password: {}\n",
             config.site_addr,
@@ -91,7 +96,9 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
+        // Saving on every request slides the expiry, so only 14 idle days sign a person out.
+        .with_always_save(true);
 
     let routes = generate_route_list(App);
     let context_state = state.clone();
@@ -107,7 +114,14 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(http::server_fn_status))
-        .layer(axum::middleware::from_fn(http::page_guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::page_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::same_origin_writes,
+        ))
         .layer(sessions)
         .with_state(state.clone());
     Ok((router, state))

@@ -115,7 +115,7 @@ pub async fn list(db: &Db, team_id: TeamId) -> Result<Vec<Site>, AppError> {
     let mut sites: Vec<Site> = rows.into_iter().map(Site::from).collect();
     let currents: Vec<DeploymentRow> = sqlx::query_as(&format!(
         "select {DEPLOYMENT_COLUMNS} from sites s join deployments d on d.id = s.current_deployment_id \
-         where s.team_id = $1"
+         and d.site_id = s.id where s.team_id = $1"
     ))
     .bind(team_id)
     .fetch_all(&db.pool)

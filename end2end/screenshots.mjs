@@ -1,4 +1,6 @@
-// Ad-hoc screenshots for reviewing pages by eye (not a test).
+// Screenshots of every page, light and dark, 1280 and 390 px wide, for
+// reviewing the design by eye (not a test). Against a running server:
+//   BASE=http://127.0.0.1:3000 OUT=/tmp/shots node end2end/screenshots.mjs
 import { chromium } from "@playwright/test";
 const base = process.env.BASE ?? "http://127.0.0.1:3400";
 const out = process.env.OUT ?? "/tmp/shots";
