@@ -204,6 +204,18 @@ pub(crate) async fn attach_steps(
     deployments: &mut [Deployment],
     with_output: bool,
 ) -> Result<(), AppError> {
+    Ok(attach_steps_in(&db.pool, deployments, with_output).await?)
+}
+
+/// [`attach_steps`] on any executor, a transaction included.
+pub(crate) async fn attach_steps_in<'c, E>(
+    executor: E,
+    deployments: &mut [Deployment],
+    with_output: bool,
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     if deployments.is_empty() {
         return Ok(());
     }
@@ -223,7 +235,7 @@ pub(crate) async fn attach_steps(
         query = query.bind(d.id);
     }
     let mut by_deployment: HashMap<DeploymentId, Vec<DeploymentStep>> = HashMap::new();
-    for row in query.fetch_all(&db.pool).await? {
+    for row in query.fetch_all(executor).await? {
         by_deployment
             .entry(row.deployment_id)
             .or_default()

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod deployments;
+pub mod engine;
 pub mod http;
 pub mod session_store;
 pub mod sites;

@@ -1,0 +1,214 @@
+//! One step as a child process: its own process group and working
+//! directory, stdout and stderr merged in order, a timeout, and a cancel that
+//! ends the whole group (TERM, then KILL after a grace period).
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// How a step's process ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed(String),
+    TimedOut(Duration),
+    Cancelled,
+}
+
+/// Runs `sh -c command`, sending output chunks to `output` as they are read.
+/// Returns only when every process of the step's group is gone.
+pub async fn run(
+    command: &str,
+    cwd: &Path,
+    env: &[(String, String)],
+    timeout: Duration,
+    grace: Duration,
+    mut cancel: watch::Receiver<bool>,
+    output: mpsc::Sender<Vec<u8>>,
+) -> std::io::Result<Outcome> {
+    let (mut reader, writer) = std::io::pipe()?;
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(inherited_env())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn()?;
+    // Our copies of the pipe's write end must close, or the reader never ends.
+    drop(cmd);
+    let pgid = Pid::from_raw(child.id().map(|id| id as i32).unwrap_or(0));
+    let reader_thread = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if output.blocking_send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+
+    let outcome = tokio::select! {
+        status = child.wait() => {
+            let status = status?;
+            if status.success() {
+                Outcome::Succeeded
+            } else if let Some(code) = status.code() {
+                Outcome::Failed(format!("exited with status {code}"))
+            } else {
+                Outcome::Failed("was killed by a signal".to_string())
+            }
+        }
+        _ = tokio::time::sleep(timeout) => {
+            stop_group(&mut child, pgid, grace).await;
+            Outcome::TimedOut(timeout)
+        }
+        _ = wait_for_cancel(&mut cancel) => {
+            stop_group(&mut child, pgid, grace).await;
+            Outcome::Cancelled
+        }
+    };
+    // Whatever the step left behind in its group (background jobs,
+    // grandchildren) ends with it.
+    kill_rest(pgid).await;
+    let _ = tokio::task::spawn_blocking(move || reader_thread.join()).await;
+    Ok(outcome)
+}
+
+async fn wait_for_cancel(cancel: &mut watch::Receiver<bool>) {
+    while !*cancel.borrow() {
+        if cancel.changed().await.is_err() {
+            // The sender is gone: nobody can cancel any more.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// TERM to the whole group, then KILL once the grace period is over.
+async fn stop_group(child: &mut tokio::process::Child, pgid: Pid, grace: Duration) {
+    let _ = killpg(pgid, Signal::SIGTERM);
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        let _ = killpg(pgid, Signal::SIGKILL);
+        let _ = child.wait().await;
+    }
+}
+
+/// Kills what is left of a group and waits until none of it remains.
+async fn kill_rest(pgid: Pid) {
+    for _ in 0..100 {
+        if killpg(pgid, Signal::SIGKILL).is_err() {
+            return; // ESRCH: the group is empty
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tracing::warn!(
+        pgid = pgid.as_raw(),
+        "processes of a step's group survived SIGKILL"
+    );
+}
+
+/// The few variables of the server's own environment a step may need.
+fn inherited_env() -> Vec<(String, String)> {
+    ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect()
+}
+
+/// Keeps a step's stored output bounded: the first `head` bytes go to
+/// storage as they come; after that only the last `tail` bytes are kept and
+/// written at the end, behind a note of how much was cut.
+pub struct OutputLimiter {
+    head_left: usize,
+    tail: std::collections::VecDeque<u8>,
+    tail_cap: usize,
+    cut: u64,
+    pending: Vec<u8>,
+}
+
+impl OutputLimiter {
+    pub fn new(head: usize, tail: usize) -> Self {
+        Self {
+            head_left: head,
+            tail: Default::default(),
+            tail_cap: tail,
+            cut: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Takes a chunk; returns the text to store now (possibly empty).
+    pub fn push(&mut self, chunk: &[u8]) -> String {
+        let take = chunk.len().min(self.head_left);
+        self.head_left -= take;
+        let mut now = std::mem::take(&mut self.pending);
+        now.extend_from_slice(&chunk[..take]);
+        for &b in &chunk[take..] {
+            if self.tail.len() == self.tail_cap {
+                self.tail.pop_front();
+                self.cut += 1;
+            }
+            self.tail.push_back(b);
+        }
+        // Hold back an incomplete UTF-8 sequence at the end for the next chunk.
+        let valid = match std::str::from_utf8(&now) {
+            Ok(_) => now.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => now.len(),
+        };
+        self.pending = now.split_off(valid);
+        String::from_utf8_lossy(&now).into_owned()
+    }
+
+    /// What remains at the end: held-back bytes, the cut note and the tail.
+    pub fn finish(&mut self) -> String {
+        let mut out = String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
+        if self.cut > 0 {
+            out.push_str(&format!(
+                "\n[… {} bytes of output cut; the last {} bytes follow …]\n",
+                self.cut,
+                self.tail.len()
+            ));
+        }
+        let tail: Vec<u8> = self.tail.drain(..).collect();
+        out.push_str(&String::from_utf8_lossy(&tail));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_keeps_the_head_and_the_tail_and_says_what_was_cut() {
+        let mut l = OutputLimiter::new(10, 5);
+        let mut stored = l.push(b"0123456789abcdefghij");
+        stored.push_str(&l.finish());
+        assert!(stored.starts_with("0123456789"));
+        assert!(stored.contains("5 bytes of output cut"));
+        assert!(stored.ends_with("fghij"));
+    }
+
+    #[test]
+    fn a_character_split_across_chunks_is_kept_whole() {
+        let mut l = OutputLimiter::new(100, 10);
+        let euro = "€".as_bytes();
+        let mut s = l.push(&euro[..1]);
+        s.push_str(&l.push(&euro[1..]));
+        s.push_str(&l.finish());
+        assert_eq!(s, "€");
+    }
+}

@@ -1,0 +1,231 @@
+//! Every write to a deployment or a step goes through here: the status
+//! machine is checked, `version` is bumped and a change event is written in
+//! the same transaction.
+
+use crate::model::{
+    AppError, Deployment, DeploymentId, DeploymentStatus, StepId, StepStatus, TeamId,
+};
+use crate::server::db::{Backend, Db, now_ms};
+use crate::server::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in};
+use serde_json::json;
+use sqlx::{Any, Transaction};
+
+pub type Tx = Transaction<'static, Any>;
+
+/// What changes along with a deployment's status; `None` keeps the stored value.
+#[derive(Default)]
+pub struct DeploymentChange {
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub error_message: Option<String>,
+    pub superseded_by_id: Option<DeploymentId>,
+}
+
+/// Moves a deployment from `from` to `to` if it is still in `from`.
+/// Returns false when another writer got there first.
+pub async fn transition_deployment(
+    db: &Db,
+    tx: &mut Tx,
+    id: DeploymentId,
+    from: DeploymentStatus,
+    to: DeploymentStatus,
+    change: DeploymentChange,
+) -> Result<bool, sqlx::Error> {
+    if !from.can_transition_to(to) {
+        return Err(sqlx::Error::Protocol(format!(
+            "illegal deployment transition {from} -> {to}"
+        )));
+    }
+    let done = sqlx::query(
+        "update deployments set status = $1, version = version + 1, \
+         started_at = coalesce($2, started_at), finished_at = coalesce($3, finished_at), \
+         error_message = coalesce($4, error_message), superseded_by_id = coalesce($5, superseded_by_id) \
+         where id = $6 and status = $7",
+    )
+    .bind(to)
+    .bind(change.started_at)
+    .bind(change.finished_at)
+    .bind(change.error_message)
+    .bind(change.superseded_by_id)
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    emit_deployment(db, tx, id).await?;
+    Ok(true)
+}
+
+/// Moves a step from `from` to `to` if it is still in `from`.
+pub async fn transition_step(
+    db: &Db,
+    tx: &mut Tx,
+    id: StepId,
+    from: StepStatus,
+    to: StepStatus,
+) -> Result<bool, sqlx::Error> {
+    if !from.can_transition_to(to) {
+        return Err(sqlx::Error::Protocol(format!(
+            "illegal step transition {from} -> {to}"
+        )));
+    }
+    let now = now_ms();
+    let (started, finished) = match to {
+        StepStatus::Running => (Some(now), None),
+        _ => (None, Some(now)),
+    };
+    let done = sqlx::query(
+        "update deployment_steps set status = $1, version = version + 1, \
+         started_at = coalesce($2, started_at), finished_at = coalesce($3, finished_at) \
+         where id = $4 and status = $5",
+    )
+    .bind(to)
+    .bind(started)
+    .bind(finished)
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    emit_step(db, tx, id).await?;
+    Ok(true)
+}
+
+/// Appends output to a step and records it as an `output` event with its byte offset.
+pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    // Write first: a SQLite transaction that reads before writing can fail
+    // to upgrade its lock under load.
+    let bytes = match db.backend {
+        Backend::Sqlite => "length(cast(output as blob))",
+        Backend::Postgres => "octet_length(output)",
+    };
+    let row: Option<(i64,)> = sqlx::query_as(&format!(
+        "update deployment_steps set output = output || $1 where id = $2 returning {bytes}"
+    ))
+    .bind(text)
+    .bind(step_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((total,)) = row else { return Ok(()) };
+    let (team_id,): (TeamId,) = sqlx::query_as(
+        "select d.team_id from deployment_steps s join deployments d on d.id = s.deployment_id where s.id = $1",
+    )
+    .bind(step_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let offset = total - text.len() as i64;
+    let payload = json!({ "step_id": step_id, "offset": offset, "text": text }).to_string();
+    insert_event(
+        db,
+        &mut tx,
+        team_id,
+        "output",
+        &step_id.to_string(),
+        &payload,
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Writes a `deployment` event with the record as it now is (steps without output).
+pub async fn emit_deployment(db: &Db, tx: &mut Tx, id: DeploymentId) -> Result<(), sqlx::Error> {
+    let row: DeploymentRow = sqlx::query_as(&format!(
+        "select {DEPLOYMENT_COLUMNS} from deployments d join sites s on s.id = d.site_id where d.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut list = vec![Deployment::from(row)];
+    attach_steps_in(&mut **tx, &mut list, false).await?;
+    let d = &list[0];
+    let payload = json!({ "type": "deployment", "deployment": d }).to_string();
+    insert_event(db, tx, d.team_id, "deployment", &id.to_string(), &payload).await
+}
+
+async fn emit_step(db: &Db, tx: &mut Tx, id: StepId) -> Result<(), sqlx::Error> {
+    let (deployment_id, team_id): (DeploymentId, TeamId) = sqlx::query_as(
+        "select s.deployment_id, d.team_id from deployment_steps s join deployments d on d.id = s.deployment_id where s.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut list = vec![placeholder(deployment_id, team_id)];
+    attach_steps_in(&mut **tx, &mut list, false).await?;
+    let Some(step) = list[0].steps.iter().find(|s| s.id == id) else {
+        return Ok(());
+    };
+    let payload = json!({ "type": "step", "step": step }).to_string();
+    insert_event(db, tx, team_id, "step", &id.to_string(), &payload).await
+}
+
+fn placeholder(id: DeploymentId, team_id: TeamId) -> Deployment {
+    Deployment {
+        id,
+        team_id,
+        site_id: crate::model::SiteId(ulid::Ulid::nil()),
+        site_name: String::new(),
+        user_id: None,
+        pipeline_type: crate::model::PipelineType::Deploy,
+        status: DeploymentStatus::Queued,
+        operation_name: String::new(),
+        meta: serde_json::Value::Null,
+        source_kind: crate::model::SourceKind::None,
+        branch: None,
+        commit_sha: None,
+        repository: None,
+        archive_name: None,
+        trigger_kind: crate::model::TriggerKind::Manual,
+        triggered_by: String::new(),
+        pr_number: None,
+        error_message: None,
+        preview_url: None,
+        retry_of_id: None,
+        superseded_by_id: None,
+        version: 0,
+        created_at: 0,
+        started_at: None,
+        finished_at: None,
+        is_current: false,
+        steps: Vec::new(),
+    }
+}
+
+/// Appends an event at the next position. Positions are taken under a lock
+/// held until commit, so they follow commit order.
+async fn insert_event(
+    db: &Db,
+    tx: &mut Tx,
+    team_id: TeamId,
+    kind: &str,
+    record_id: &str,
+    payload: &str,
+) -> Result<(), sqlx::Error> {
+    if db.backend == Backend::Postgres {
+        sqlx::query("select pg_advisory_xact_lock(7340432)")
+            .execute(&mut **tx)
+            .await?;
+    }
+    // On SQLite the transaction already wrote, so it holds the write lock.
+    sqlx::query(
+        "insert into events (position, team_id, kind, record_id, payload, created_at) \
+         select coalesce(max(position), 0) + 1, $1, $2, $3, $4, $5 from events",
+    )
+    .bind(team_id)
+    .bind(kind)
+    .bind(record_id)
+    .bind(payload)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Maps a storage error to what a person sees.
+pub fn internal(err: sqlx::Error) -> AppError {
+    err.into()
+}

@@ -1,0 +1,496 @@
+//! The deployment engine with real shell steps, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::on_each_backend;
+use flightdeck::model::{
+    DeploymentId, DeploymentStatus, ErrorKind, PipelineType, SiteId, StepStatus, TeamId,
+    TriggerKind,
+};
+use flightdeck::server::db::Db;
+use flightdeck::server::engine::pipelines::Pipelines;
+use flightdeck::server::engine::trigger::{SKIPPED_FOR_NEWER_PUSH, Source, TriggerRequest};
+use flightdeck::server::engine::{Engine, EngineConfig, recover};
+use flightdeck::server::{accounts, deployments, sites};
+use std::time::Duration;
+
+const PIPELINES: &str = r#"
+[pipelines.deploy]
+operation_name = "Deploy {branch}"
+[[pipelines.deploy.steps]]
+name = "Build"
+phase = "build"
+run = 'echo "building $FLIGHTDECK_BRANCH"; echo oops >&2; echo done'
+[[pipelines.deploy.steps]]
+name = "Test"
+phase = "build"
+run = 'if [ "$FLIGHTDECK_BRANCH" = broken ]; then echo "tests failed"; exit 3; fi; if [ "$FLIGHTDECK_BRANCH" = slow ]; then sleep 30; fi'
+[[pipelines.deploy.steps]]
+name = "Publish"
+phase = "deploy"
+run = 'echo published'
+
+[pipelines.restart]
+operation_name = "Restart {site}"
+[[pipelines.restart.steps]]
+name = "Stubborn"
+run = '''
+trap 'echo "got TERM, ignoring"' TERM
+sleep 1000 &
+echo $! > "$FLIGHTDECK_DATA_DIR/grandchild-$FLIGHTDECK_DEPLOYMENT_ID.pid"
+echo started
+while true; do sleep 0.1; done
+'''
+[[pipelines.restart.steps]]
+name = "Never reached"
+run = 'true'
+
+[pipelines.stop]
+operation_name = "Stop {site}"
+[[pipelines.stop.steps]]
+name = "Slow"
+run = 'sleep 5'
+timeout_secs = 1
+"#;
+
+struct Fixture {
+    db: Db,
+    engine: Engine,
+    team: TeamId,
+    site: SiteId,
+    dir: tempfile::TempDir,
+}
+
+async fn fixture(db: Db) -> Fixture {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_, team) = accounts::create_account(&db, "ops@example.com", "Ops", "hash", "Ops")
+        .await
+        .expect("account");
+    let site = sites::insert(
+        &db,
+        sites::NewSite {
+            team_id: team,
+            name: "Web",
+            repository: "https://github.com/acme/web",
+            branch: "main",
+            auto_deploy: true,
+            parent_site_id: None,
+        },
+    )
+    .await
+    .expect("site");
+    let config = EngineConfig {
+        data_dir: dir.path().to_path_buf(),
+        max_parallel: 4,
+        grace: Duration::from_millis(500),
+    };
+    let engine = Engine::start(
+        db.clone(),
+        Pipelines::with_overrides(PIPELINES).expect("pipelines"),
+        config,
+    )
+    .await
+    .expect("engine");
+    Fixture {
+        db,
+        engine,
+        team,
+        site,
+        dir,
+    }
+}
+
+fn request(f: &Fixture, t: PipelineType, trigger: TriggerKind, branch: &str) -> TriggerRequest {
+    TriggerRequest {
+        team_id: f.team,
+        site_id: f.site,
+        pipeline_type: t,
+        trigger,
+        user_id: None,
+        triggered_by: "Test".into(),
+        source: Source {
+            branch: Some(branch.into()),
+            repository: Some("https://github.com/acme/web".into()),
+            ..Default::default()
+        },
+        pr_number: None,
+        meta: serde_json::json!({ "capsule_id": "c1" }),
+        retry_of: None,
+    }
+}
+
+async fn get(f: &Fixture, id: DeploymentId) -> flightdeck::model::Deployment {
+    deployments::get(&f.db, f.team, id)
+        .await
+        .expect("get")
+        .expect("exists")
+}
+
+/// Waits (up to 20 s) until the deployment reaches `status`.
+async fn wait_for(
+    f: &Fixture,
+    id: DeploymentId,
+    status: DeploymentStatus,
+) -> flightdeck::model::Deployment {
+    for _ in 0..400 {
+        let d = get(f, id).await;
+        if d.status == status {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "deployment {id} never became {status}: {:?}",
+        get(f, id).await.status
+    );
+}
+
+async fn wait_step_running(f: &Fixture, id: DeploymentId, n: usize) {
+    for _ in 0..400 {
+        if get(f, id).await.steps[n].status == StepStatus::Running {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("step {n} never ran");
+}
+
+#[tokio::test]
+async fn a_deploy_runs_its_steps_in_order_and_becomes_current() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let id = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "main",
+            ))
+            .await
+            .expect("trigger");
+        let d = wait_for(&f, id, DeploymentStatus::Completed).await;
+        assert_eq!(d.operation_name, "Deploy main");
+        assert!(d.steps.iter().all(|s| s.status == StepStatus::Completed));
+        assert!(d.is_current);
+        assert!(d.started_at.is_some() && d.finished_at.is_some());
+        let order: Vec<_> = d
+            .steps
+            .iter()
+            .map(|s| s.started_at.expect("started"))
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(
+            d.steps[0].output, "building main\noops\ndone\n",
+            "stdout and stderr in order"
+        );
+        assert!(d.version > 1);
+        let (events,): (i64,) = sqlx::query_as("select count(*) from events where record_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&f.db.pool)
+            .await
+            .expect("events");
+        assert!(events >= 3, "every change writes an event");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_step_fails_the_deployment_and_later_steps_stay_queued() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let id = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "broken",
+            ))
+            .await
+            .expect("trigger");
+        let d = wait_for(&f, id, DeploymentStatus::Failed).await;
+        let error = d.error_message.clone().expect("error message");
+        assert!(
+            error.contains("Test") && error.contains("status 3"),
+            "{error}"
+        );
+        assert_eq!(
+            d.steps.iter().map(|s| s.status).collect::<Vec<_>>(),
+            [
+                StepStatus::Completed,
+                StepStatus::Failed,
+                StepStatus::Queued
+            ]
+        );
+        assert_eq!(d.steps[1].output, "tests failed\n");
+        assert!(!d.is_current);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_a_queued_deployment_runs_no_step() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let first = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "slow",
+            ))
+            .await
+            .expect("first");
+        let queued = f
+            .engine
+            .trigger(request(&f, PipelineType::Deploy, TriggerKind::Push, "main"))
+            .await
+            .expect("queued");
+        f.engine.cancel(f.team, queued).await.expect("cancel");
+        let d = wait_for(&f, queued, DeploymentStatus::Cancelled).await;
+        assert!(d.steps.iter().all(|s| s.status == StepStatus::Queued));
+        f.engine.cancel(f.team, first).await.expect("cancel first");
+        wait_for(&f, first, DeploymentStatus::Cancelled).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_a_running_step_kills_its_whole_group_even_when_it_ignores_term() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let id = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Restart,
+                TriggerKind::Manual,
+                "main",
+            ))
+            .await
+            .expect("trigger");
+        wait_step_running(&f, id, 0).await;
+        let pid_file = f.dir.path().join(format!("grandchild-{id}.pid"));
+        for _ in 0..100 {
+            if pid_file.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let grandchild: i32 = std::fs::read_to_string(&pid_file)
+            .expect("pid")
+            .trim()
+            .parse()
+            .expect("pid");
+        f.engine.cancel(f.team, id).await.expect("cancel");
+        let d = wait_for(&f, id, DeploymentStatus::Cancelled).await;
+        assert_eq!(d.steps[0].status, StepStatus::Cancelled);
+        assert_eq!(d.steps[1].status, StepStatus::Queued);
+        assert!(
+            !std::path::Path::new(&format!("/proc/{grandchild}")).exists(),
+            "the grandchild outlived the cancel"
+        );
+        let err = f
+            .engine
+            .cancel(f.team, id)
+            .await
+            .expect_err("already ended");
+        assert_eq!(err.kind, ErrorKind::Conflict);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_manual_trigger_on_a_busy_site_is_refused_and_an_automatic_one_waits() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let first = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "slow",
+            ))
+            .await
+            .expect("first");
+        wait_step_running(&f, first, 1).await;
+        let err = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "main",
+            ))
+            .await
+            .expect_err("busy");
+        assert_eq!(err.kind, ErrorKind::Conflict);
+        assert!(err.message.contains("Deploy slow"), "{}", err.message);
+        let auto = f
+            .engine
+            .trigger(request(&f, PipelineType::Deploy, TriggerKind::Push, "main"))
+            .await
+            .expect("queued");
+        assert_eq!(get(&f, auto).await.status, DeploymentStatus::Queued);
+        f.engine.cancel(f.team, first).await.expect("cancel");
+        wait_for(&f, auto, DeploymentStatus::Completed).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn queued_pushes_of_one_branch_coalesce_to_the_newest() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let first = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "slow",
+            ))
+            .await
+            .expect("first");
+        wait_step_running(&f, first, 1).await;
+        let a = f
+            .engine
+            .trigger(request(&f, PipelineType::Deploy, TriggerKind::Push, "main"))
+            .await
+            .expect("a");
+        let b = f
+            .engine
+            .trigger(request(&f, PipelineType::Deploy, TriggerKind::Push, "main"))
+            .await
+            .expect("b");
+        let a = get(&f, a).await;
+        assert_eq!(a.status, DeploymentStatus::Cancelled);
+        assert_eq!(a.error_message.as_deref(), Some(SKIPPED_FOR_NEWER_PUSH));
+        assert_eq!(get(&f, b).await.status, DeploymentStatus::Queued);
+        f.engine.cancel(f.team, first).await.expect("cancel");
+        wait_for(&f, b, DeploymentStatus::Completed).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_completed_deploy_supersedes_the_current_one_leaving_exactly_one_current() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let one = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "main",
+            ))
+            .await
+            .expect("one");
+        wait_for(&f, one, DeploymentStatus::Completed).await;
+        let two = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "main",
+            ))
+            .await
+            .expect("two");
+        wait_for(&f, two, DeploymentStatus::Completed).await;
+        let old = wait_for(&f, one, DeploymentStatus::Superseded).await;
+        assert_eq!(old.superseded_by_id, Some(two));
+        let page = deployments::list(&f.db, f.team, &Default::default(), None, 10)
+            .await
+            .expect("list");
+        assert_eq!(page.deployments.iter().filter(|d| d.is_current).count(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn racing_triggers_never_run_two_deployments_of_one_site() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let mut handles = Vec::new();
+        for _ in 0..6 {
+            let engine = f.engine.clone();
+            let req = request(&f, PipelineType::Deploy, TriggerKind::SiteCreated, "main");
+            handles.push(tokio::spawn(async move { engine.trigger(req).await }));
+        }
+        let mut ids = Vec::new();
+        for h in handles {
+            ids.push(h.await.expect("join").expect("trigger"));
+        }
+        for _ in 0..200 {
+            let (running,): (i64,) = sqlx::query_as("select count(*) from deployments where site_id = $1 and status = 'running'")
+                .bind(f.site).fetch_one(&f.db.pool).await.expect("count");
+            assert!(running <= 1);
+            let (open,): (i64,) = sqlx::query_as("select count(*) from deployments where site_id = $1 and status in ('queued','running')")
+                .bind(f.site).fetch_one(&f.db.pool).await.expect("count");
+            if open == 0 { break; }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let page = deployments::list(&f.db, f.team, &Default::default(), None, 10).await.expect("list");
+        assert_eq!(page.deployments.len(), ids.len());
+        assert!(page.deployments.iter().all(|d| matches!(d.status, DeploymentStatus::Completed | DeploymentStatus::Superseded)));
+        assert_eq!(page.deployments.iter().filter(|d| d.is_current).count(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_step_that_overruns_its_timeout_fails_the_deployment() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let id = f
+            .engine
+            .trigger(request(&f, PipelineType::Stop, TriggerKind::Manual, "main"))
+            .await
+            .expect("trigger");
+        let d = wait_for(&f, id, DeploymentStatus::Failed).await;
+        assert!(
+            d.error_message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("timed out after 1s")
+        );
+        assert_eq!(d.steps[0].status, StepStatus::Failed);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deployments_left_running_by_a_stopped_server_are_failed_on_start() {
+    on_each_backend(|db| async move {
+        let f = fixture(db.clone()).await;
+        let id = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "slow",
+            ))
+            .await
+            .expect("trigger");
+        wait_step_running(&f, id, 1).await;
+        // What a crash leaves behind: nothing will ever finish this run. The
+        // running engine is told to stop watching it by the recovery below.
+        recover(&db).await.expect("recover");
+        let d = get(&f, id).await;
+        assert_eq!(d.status, DeploymentStatus::Failed);
+        let message = d.error_message.expect("message");
+        assert!(
+            message.contains("server stopped during step 2") && message.contains("Test"),
+            "{message}"
+        );
+        assert_eq!(d.steps[1].status, StepStatus::Failed);
+        assert_eq!(d.steps[2].status, StepStatus::Queued);
+    })
+    .await;
+}
