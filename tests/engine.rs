@@ -45,6 +45,12 @@ while true; do sleep 0.1; done
 name = "Never reached"
 run = 'true'
 
+[pipelines.time_capsule]
+operation_name = "Flood"
+[[pipelines.time_capsule.steps]]
+name = "Flood"
+run = 'echo THE-START; head -c 20000000 /dev/zero | tr "\000" x; echo; echo THE-END'
+
 [pipelines.stop]
 operation_name = "Stop {site}"
 [[pipelines.stop.steps]]
@@ -491,6 +497,34 @@ async fn deployments_left_running_by_a_stopped_server_are_failed_on_start() {
         );
         assert_eq!(d.steps[1].status, StepStatus::Failed);
         assert_eq!(d.steps[2].status, StepStatus::Queued);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_step_that_prints_megabytes_keeps_its_head_and_tail_and_says_what_was_cut() {
+    on_each_backend(|db| async move {
+        let f = fixture(db).await;
+        let id = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::TimeCapsule,
+                TriggerKind::Manual,
+                "main",
+            ))
+            .await
+            .expect("trigger");
+        let d = wait_for(&f, id, DeploymentStatus::Completed).await;
+        let output = &d.steps[0].output;
+        assert!(
+            output.len() < 2 * 1024 * 1024,
+            "stored {} bytes",
+            output.len()
+        );
+        assert!(output.starts_with("THE-START\n"));
+        assert!(output.contains("bytes of output cut"));
+        assert!(output.ends_with("THE-END\n"));
     })
     .await;
 }

@@ -3,92 +3,9 @@
 
 mod common;
 
-use flightdeck::server::config::Config;
-use flightdeck::server::db::Db;
+use common::server::{call, client, count_users, sign_up, start};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-struct Server {
-    base: String,
-    db: Db,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let args: Vec<String> = vec![
-        format!("--data-dir={}", dir.path().display()),
-        "--site-addr=127.0.0.1:0".into(),
-        "--demo=0".into(),
-    ];
-    let config = Config::from_sources(&args, |_| None).expect("config");
-    let (router, state) = flightdeck::server::build(config)
-        .await
-        .expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Server {
-        base,
-        db: state.db,
-        _dir: dir,
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-async fn call(
-    c: &reqwest::Client,
-    s: &Server,
-    name: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, Value) {
-    let res = c
-        .post(format!("{}/api/{name}", s.base))
-        .form(form)
-        .send()
-        .await
-        .expect("request");
-    let status = res.status();
-    let body = res.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
-}
-
-async fn sign_up(c: &reqwest::Client, s: &Server, email: &str, team: &str) -> Value {
-    let (status, body) = call(
-        c,
-        s,
-        "sign_up",
-        &[
-            ("email", email),
-            ("password", "correct horse"),
-            ("name", "Ada Lovelace"),
-            ("team", team),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
-async fn count_users(db: &Db) -> i64 {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from users")
-        .fetch_one(&db.pool)
-        .await
-        .expect("count");
-    n
-}
 
 #[tokio::test]
 async fn sign_up_sign_out_and_sign_in_again() {

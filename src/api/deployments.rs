@@ -48,3 +48,124 @@ pub async fn get_deployment(id: String) -> Result<Deployment, AppError> {
         .await?
         .ok_or_else(|| AppError::not_found("Deployment"))
 }
+
+/// Starts an operation on a site by hand: `kind` is `deploy` (optionally of
+/// `git_ref`, a branch or commit), `restart`, `stop` or `time_capsule`.
+/// Refused while the site is busy.
+#[server(endpoint = "trigger_deployment")]
+pub async fn trigger_deployment(
+    site_id: String,
+    kind: String,
+    git_ref: Option<String>,
+) -> Result<Deployment, AppError> {
+    use crate::model::validate::{GitRef, git_ref as parse_ref};
+    use crate::model::{PipelineType, TriggerKind};
+    use crate::server::engine::trigger::{Source, TriggerRequest};
+    let member = crate::server::auth::require_member()
+        .await?
+        .require_trigger()?;
+    let state = crate::server::state::AppState::from_context()?;
+    let Ok(site_id) = site_id.parse() else {
+        return Err(AppError::not_found("Site"));
+    };
+    let pipeline_type = match PipelineType::parse(kind.trim()) {
+        Some(
+            t @ (PipelineType::Deploy
+            | PipelineType::Restart
+            | PipelineType::Stop
+            | PipelineType::TimeCapsule),
+        ) => t,
+        Some(other) => {
+            return Err(AppError::invalid(format!(
+                "{} cannot be started this way.",
+                other.label()
+            )));
+        }
+        None => {
+            return Err(AppError::invalid(
+                "Choose what to run: deploy, restart, stop or time_capsule.",
+            ));
+        }
+    };
+    let site = crate::server::sites::get(&state.db, member.team_id, site_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Site"))?;
+    let mut source = Source::default();
+    if pipeline_type == PipelineType::Deploy {
+        source.repository = Some(site.repository.clone());
+        match git_ref
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(parse_ref)
+            .transpose()?
+        {
+            Some(GitRef::Commit(sha)) => source.commit_sha = Some(sha),
+            Some(GitRef::Branch(branch)) => source.branch = Some(branch),
+            None => source.branch = Some(site.branch.clone()),
+        }
+    }
+    let meta = match pipeline_type {
+        PipelineType::TimeCapsule => {
+            serde_json::json!({ "capsule_id": ulid::Ulid::new().to_string() })
+        }
+        _ => serde_json::json!({}),
+    };
+    let user = crate::server::auth::current_session()
+        .await?
+        .ok_or_else(AppError::unauthenticated)?;
+    let id = state
+        .engine
+        .trigger(TriggerRequest {
+            team_id: member.team_id,
+            site_id,
+            pipeline_type,
+            trigger: TriggerKind::Manual,
+            user_id: Some(member.user_id),
+            triggered_by: user.user.name,
+            source,
+            pr_number: None,
+            meta,
+            retry_of: None,
+        })
+        .await?;
+    crate::server::deployments::get(&state.db, member.team_id, id)
+        .await?
+        .ok_or_else(AppError::internal)
+}
+
+/// Cancels a queued or running deployment.
+#[server(endpoint = "cancel_deployment")]
+pub async fn cancel_deployment(id: String) -> Result<(), AppError> {
+    let member = crate::server::auth::require_member()
+        .await?
+        .require_trigger()?;
+    let state = crate::server::state::AppState::from_context()?;
+    let Ok(id) = id.parse() else {
+        return Err(AppError::not_found("Deployment"));
+    };
+    state.engine.cancel(member.team_id, id).await
+}
+
+/// Runs a finished deployment again, with the same source and meta, linked
+/// to the one it repeats (retry of a failed one, redeploy of an earlier one).
+#[server(endpoint = "retry_deployment")]
+pub async fn retry_deployment(id: String) -> Result<Deployment, AppError> {
+    let member = crate::server::auth::require_member()
+        .await?
+        .require_trigger()?;
+    let state = crate::server::state::AppState::from_context()?;
+    let Ok(id) = id.parse() else {
+        return Err(AppError::not_found("Deployment"));
+    };
+    let user = crate::server::auth::current_session()
+        .await?
+        .ok_or_else(AppError::unauthenticated)?;
+    let new_id = state
+        .engine
+        .retry(member.team_id, id, Some(member.user_id), user.user.name)
+        .await?;
+    crate::server::deployments::get(&state.db, member.team_id, new_id)
+        .await?
+        .ok_or_else(AppError::internal)
+}

@@ -73,6 +73,45 @@ pub fn name(raw: &str, what: &str) -> Result<String, AppError> {
     Ok(name.to_string())
 }
 
+/// A branch name or a commit SHA, as someone may type it to deploy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GitRef {
+    Branch(String),
+    Commit(String),
+}
+
+/// Checks a branch name or commit against git's rules for ref names, so it
+/// is safe to hand to git (as an environment variable, never in a command).
+pub fn git_ref(raw: &str) -> Result<GitRef, AppError> {
+    let r = raw.trim();
+    if r.is_empty() {
+        return Err(AppError::invalid("Enter a branch name or a commit."));
+    }
+    if r.len() > 200 {
+        return Err(AppError::invalid(
+            "That branch name is too long (200 characters at most).",
+        ));
+    }
+    if (7..=40).contains(&r.len()) && r.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(GitRef::Commit(r.to_lowercase()));
+    }
+    let ok_chars = r
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
+    let bad_shape = r.starts_with(['-', '/', '.'])
+        || r.ends_with(['/', '.'])
+        || r.ends_with(".lock")
+        || r.contains("..")
+        || r.contains("//")
+        || r.contains("/.");
+    if !ok_chars || bad_shape {
+        return Err(AppError::invalid(
+            "That is not a valid branch name: use letters, digits, '.', '_', '-' and '/'.",
+        ));
+    }
+    Ok(GitRef::Branch(r.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +147,34 @@ mod tests {
         assert!(new_password("long enough").is_ok());
         assert!(new_password(&"x".repeat(10_000)).is_err());
         assert!(new_password(&"x".repeat(PASSWORD_MAX_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn git_refs_are_branches_or_commits_and_nothing_else() {
+        assert_eq!(git_ref(" main ").unwrap(), GitRef::Branch("main".into()));
+        assert_eq!(
+            git_ref("feature/new-ui_2").unwrap(),
+            GitRef::Branch("feature/new-ui_2".into())
+        );
+        assert_eq!(
+            git_ref("ABCDEF1").unwrap(),
+            GitRef::Commit("abcdef1".into())
+        );
+        for bad in [
+            "",
+            "-rf",
+            "a..b",
+            "x; rm -rf /",
+            "$(id)",
+            "a b",
+            "../etc",
+            "main.lock",
+            "/abs",
+            "é",
+        ] {
+            assert!(git_ref(bad).is_err(), "{bad:?}");
+        }
+        assert!(git_ref(&"b".repeat(1_000_000)).is_err());
     }
 
     #[test]

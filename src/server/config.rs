@@ -19,6 +19,8 @@ pub struct Config {
     pub site_root: PathBuf,
     /// `FLIGHTDECK_PUBLIC_URL`: the dashboard's own origin; `https://` makes cookies Secure.
     pub public_url: Option<String>,
+    /// `FLIGHTDECK_MAX_PIPELINES`: pipelines running at once across all sites.
+    pub max_pipelines: usize,
     /// `FLIGHTDECK_DEMO`: `1` or `0` forces the demo account on an empty
     /// database on or off; by default only SQLite gets it.
     pub seed_demo: Option<bool>,
@@ -65,7 +67,17 @@ impl Config {
             Some("0") | Some("false") => Some(false),
             Some(other) => return Err(format!("FLIGHTDECK_DEMO must be 0 or 1 (got {other:?})")),
         };
+        let max = get("max-pipelines", "FLIGHTDECK_MAX_PIPELINES").unwrap_or_else(|| "4".into());
+        let max_pipelines = match max.parse::<usize>() {
+            Ok(n) if (1..=256).contains(&n) => n,
+            _ => {
+                return Err(format!(
+                    "FLIGHTDECK_MAX_PIPELINES must be a number from 1 to 256 (got {max:?})"
+                ));
+            }
+        };
         Ok(Self {
+            max_pipelines,
             database_url,
             site_addr,
             data_dir,
@@ -87,6 +99,7 @@ impl Config {
 }
 
 const FLAGS: &[&str] = &[
+    "max-pipelines",
     "database-url",
     "site-addr",
     "pipelines",

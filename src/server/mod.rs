@@ -8,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod deployments;
 pub mod engine;
+pub mod events;
 pub mod http;
 pub mod session_store;
 pub mod sites;
@@ -78,6 +79,21 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
             demo::DEMO_PASSWORD
         );
     }
+    let pipelines = engine::pipelines::Pipelines::load(config.pipelines_file.as_deref())?;
+    let events = events::EventBus::start(db.clone())
+        .await
+        .map_err(|e| format!("cannot read the event log: {e}"))?;
+    let engine = engine::Engine::start(
+        db.clone(),
+        pipelines,
+        engine::EngineConfig {
+            data_dir: config.data_dir.clone(),
+            max_parallel: config.max_pipelines,
+            grace: Duration::from_secs(5),
+        },
+    )
+    .await
+    .map_err(|e| e.message)?;
     let leptos_options = LeptosOptions::builder()
         .output_name("flightdeck")
         .site_root(config.site_root.to_string_lossy().to_string())
@@ -88,6 +104,8 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         leptos_options: leptos_options.clone(),
         db: db.clone(),
         config: Arc::new(config),
+        engine,
+        events,
     };
 
     let store = DbSessionStore::new(db);

@@ -2,6 +2,8 @@
 
 use super::config::Config;
 use super::db::Db;
+use super::engine::Engine;
+use super::events::EventBus;
 use crate::model::AppError;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -14,6 +16,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    pub engine: Engine,
+    pub events: EventBus,
 }
 
 impl AppState {

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod server;
+
 use flightdeck::server::db::Db;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;

@@ -86,6 +86,42 @@ impl Engine {
         Ok(id)
     }
 
+    /// A new deployment with the same type, source and meta as an earlier
+    /// one of the team: retry of a failed one, or redeploy of any finished one.
+    pub async fn retry(
+        &self,
+        team_id: TeamId,
+        id: DeploymentId,
+        user_id: Option<crate::model::UserId>,
+        triggered_by: String,
+    ) -> Result<DeploymentId, AppError> {
+        let Some(old) = crate::server::deployments::get(&self.inner.db, team_id, id).await? else {
+            return Err(AppError::not_found("Deployment"));
+        };
+        if !old.is_finished() {
+            return Err(AppError::conflict("This deployment has not finished yet."));
+        }
+        self.trigger(trigger::TriggerRequest {
+            team_id,
+            site_id: old.site_id,
+            pipeline_type: old.pipeline_type,
+            trigger: crate::model::TriggerKind::Manual,
+            user_id,
+            triggered_by,
+            source: trigger::Source {
+                kind: Some(old.source_kind),
+                branch: old.branch,
+                commit_sha: old.commit_sha,
+                repository: old.repository,
+                archive_name: old.archive_name,
+            },
+            pr_number: old.pr_number,
+            meta: old.meta,
+            retry_of: Some(id),
+        })
+        .await
+    }
+
     /// Cancels a deployment of a team. A queued one ends cancelled at once;
     /// a running one when its step's processes are gone.
     pub async fn cancel(&self, team_id: TeamId, id: DeploymentId) -> Result<(), AppError> {

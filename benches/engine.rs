@@ -1,0 +1,179 @@
+//! Engine throughput and per-step overhead, on SQLite and (when it answers)
+//! PostgreSQL. Run: `cargo bench --features ssr --bench engine`.
+//!
+//! - throughput: N pipelines of three trivial steps (`true`), spread over
+//!   sites so several run at once, trigger to last completed;
+//! - per-step overhead: one site, pipelines run back to back; the time per
+//!   step minus the cost of spawning `sh -c true` by itself.
+
+use flightdeck::model::{PipelineType, TeamId, TriggerKind};
+use flightdeck::server::db::Db;
+use flightdeck::server::engine::pipelines::Pipelines;
+use flightdeck::server::engine::trigger::{Source, TriggerRequest};
+use flightdeck::server::engine::{Engine, EngineConfig};
+use flightdeck::server::{accounts, sites};
+use sqlx::Connection;
+use std::time::{Duration, Instant};
+
+const PIPELINE: &str = "[pipelines.restart]\noperation_name = \"Bench\"\n\
+    [[pipelines.restart.steps]]\nname = \"one\"\nrun = \"true\"\n\
+    [[pipelines.restart.steps]]\nname = \"two\"\nrun = \"true\"\n\
+    [[pipelines.restart.steps]]\nname = \"three\"\nrun = \"true\"\n";
+
+async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usize) {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_, team) = accounts::create_account(&db, "bench@example.com", "B", "h", "B")
+        .await
+        .expect("account");
+    let mut site_ids = Vec::new();
+    for i in 0..sites_n {
+        let name = format!("site {i}");
+        site_ids.push(
+            sites::insert(
+                &db,
+                sites::NewSite {
+                    team_id: team,
+                    name: &name,
+                    repository: "r",
+                    branch: "main",
+                    auto_deploy: true,
+                    parent_site_id: None,
+                },
+            )
+            .await
+            .expect("site"),
+        );
+    }
+    let engine = Engine::start(
+        db.clone(),
+        Pipelines::with_overrides(PIPELINE).expect("pipelines"),
+        EngineConfig {
+            data_dir: dir.path().to_path_buf(),
+            max_parallel: parallel,
+            grace: Duration::from_secs(1),
+        },
+    )
+    .await
+    .expect("engine");
+
+    // Throughput across sites.
+    let start = Instant::now();
+    for i in 0..pipelines {
+        engine
+            .trigger(req(team, site_ids[i % sites_n]))
+            .await
+            .expect("trigger");
+    }
+    wait_all_done(&db).await;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{name:<10} throughput: {pipelines} pipelines x 3 steps over {sites_n} sites, {parallel} at once: {secs:.2} s, {:.1} pipelines/s",
+        pipelines as f64 / secs
+    );
+
+    // Per-step overhead on one site, back to back.
+    let spawn = spawn_cost().await;
+    let n = 20;
+    let start = Instant::now();
+    for _ in 0..n {
+        engine
+            .trigger(req(team, site_ids[0]))
+            .await
+            .expect("trigger");
+        wait_all_done(&db).await;
+    }
+    let per_pipeline = start.elapsed() / n as u32;
+    let per_step = per_pipeline / 3;
+    println!(
+        "{name:<10} latency: {:.1} ms per pipeline, {:.1} ms per step, of which `sh -c true` itself {:.1} ms: engine overhead {:.1} ms per step",
+        ms(per_pipeline),
+        ms(per_step),
+        ms(spawn),
+        ms(per_step.saturating_sub(spawn))
+    );
+}
+
+fn req(team_id: TeamId, site_id: flightdeck::model::SiteId) -> TriggerRequest {
+    TriggerRequest {
+        team_id,
+        site_id,
+        pipeline_type: PipelineType::Restart,
+        trigger: TriggerKind::SiteCreated,
+        user_id: None,
+        triggered_by: "bench".into(),
+        source: Source::default(),
+        pr_number: None,
+        meta: serde_json::json!({}),
+        retry_of: None,
+    }
+}
+
+async fn wait_all_done(db: &Db) {
+    loop {
+        let (open,): (i64,) = sqlx::query_as(
+            "select count(*) from deployments where status in ('queued', 'running')",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+        if open == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn spawn_cost() -> Duration {
+    let n = 50;
+    let start = Instant::now();
+    for _ in 0..n {
+        tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg("true")
+            .status()
+            .await
+            .expect("sh");
+    }
+    start.elapsed() / n
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::var("BENCH_PIPELINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ))
+    .await
+    .expect("sqlite");
+    run("SQLite", db, n, 16, 8).await;
+
+    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
+    match sqlx::postgres::PgConnection::connect(admin).await {
+        Ok(mut conn) => {
+            let name = format!("flightdeck_bench_{}", std::process::id());
+            sqlx::query(&format!("create database {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create");
+            let db = Db::connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+                .await
+                .expect("pg");
+            run("PostgreSQL", db.clone(), n, 16, 8).await;
+            db.pool.close().await;
+            sqlx::query(&format!("drop database {name} with (force)"))
+                .execute(&mut conn)
+                .await
+                .expect("drop");
+        }
+        Err(e) => println!("PostgreSQL not reachable ({e}); skipped"),
+    }
+}
