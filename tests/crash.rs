@@ -84,23 +84,22 @@ async fn a_server_killed_mid_step_fails_that_deployment_when_it_starts_again() {
         ],
     )
     .await;
-    let sites = api(&c, port, "list_sites", &[]).await;
-    let site = sites[0]["id"].as_str().expect("site").to_string();
-    let d = api(
-        &c,
-        port,
-        "trigger_deployment",
-        &[("site_id", &site), ("kind", "deploy")],
-    )
-    .await;
-    let id = d["id"].as_str().expect("id").to_string();
+    // Each demo site deploys once by itself at first start; kill the server
+    // while one of those deploys is in its step.
+    let mut id = String::new();
     for _ in 0..200 {
-        let d = api(&c, port, "get_deployment", &[("id", &id)]).await;
-        if d["steps"][0]["status"] == "running" {
+        let page = api(&c, port, "list_deployments", &[]).await;
+        if let Some(d) = page["deployments"]
+            .as_array()
+            .and_then(|list| list.iter().find(|d| d["steps"][0]["status"] == "running"))
+        {
+            assert_eq!(d["triggered_by"], "Site created");
+            id = d["id"].as_str().expect("id").to_string();
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(!id.is_empty(), "no first deploy started");
 
     server.kill().await.expect("SIGKILL");
     let _server = spawn(dir.path(), port).await;

@@ -1,21 +1,24 @@
 //! The demo account a newcomer signs in to on a fresh database.
 
+use super::engine::trigger::{Source, TriggerRequest};
 use super::{accounts, auth, db::Db, sites};
-use crate::model::AppError;
+use crate::model::{AppError, PipelineType, SiteId, TeamId, TriggerKind};
 
 pub const DEMO_EMAIL: &str = "demo@flightdeck.dev";
 pub const DEMO_PASSWORD: &str = "flightdeck-demo";
 pub const DEMO_TEAM: &str = "Demo Team";
 
 /// On an empty database, creates the demo team, user and two sites, and
-/// returns true so the caller can print the credentials once.
-pub async fn seed_if_empty(db: &Db) -> Result<bool, AppError> {
+/// returns them so the caller can queue their first deploys and print the
+/// credentials once.
+pub async fn seed_if_empty(db: &Db) -> Result<Option<(TeamId, Vec<SiteId>)>, AppError> {
     if accounts::count_users(db).await? > 0 {
-        return Ok(false);
+        return Ok(None);
     }
     let hash = auth::hash_password(DEMO_PASSWORD.to_string()).await?;
     let (_, team_id) =
         accounts::create_account(db, DEMO_EMAIL, "Demo User", &hash, DEMO_TEAM).await?;
+    let mut site_ids = Vec::new();
     for (name, repository) in [
         (
             "Marketing site",
@@ -23,7 +26,7 @@ pub async fn seed_if_empty(db: &Db) -> Result<bool, AppError> {
         ),
         ("Docs", "https://github.com/flightdeck-demo/docs"),
     ] {
-        sites::insert(
+        let id = sites::insert(
             db,
             sites::NewSite {
                 team_id,
@@ -35,6 +38,26 @@ pub async fn seed_if_empty(db: &Db) -> Result<bool, AppError> {
             },
         )
         .await?;
+        site_ids.push(id);
     }
-    Ok(true)
+    Ok(Some((team_id, site_ids)))
+}
+
+/// The automatic first deploy that follows a site's creation.
+pub fn first_deploy(team_id: TeamId, site_id: SiteId) -> TriggerRequest {
+    TriggerRequest {
+        team_id,
+        site_id,
+        pipeline_type: PipelineType::Deploy,
+        trigger: TriggerKind::SiteCreated,
+        user_id: None,
+        triggered_by: "Site created".to_string(),
+        source: Source {
+            branch: Some("main".into()),
+            ..Default::default()
+        },
+        pr_number: None,
+        meta: serde_json::json!({}),
+        retry_of: None,
+    }
 }

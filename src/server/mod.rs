@@ -71,14 +71,11 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     let seed = config
         .seed_demo
         .unwrap_or(db.backend == db::Backend::Sqlite);
-    if seed && demo::seed_if_empty(&db).await.map_err(|e| e.message)? {
-        println!(
-            "\n  Flightdeck demo account created. Sign in at http://{} with\n    email:    {}\n    password: {}\n",
-            config.site_addr,
-            demo::DEMO_EMAIL,
-            demo::DEMO_PASSWORD
-        );
-    }
+    let seeded = if seed {
+        demo::seed_if_empty(&db).await.map_err(|e| e.message)?
+    } else {
+        None
+    };
     let pipelines = engine::pipelines::Pipelines::load(config.pipelines_file.as_deref())?;
     let events = events::EventBus::start(db.clone())
         .await
@@ -94,6 +91,21 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     )
     .await
     .map_err(|e| e.message)?;
+    if let Some((team_id, site_ids)) = seeded {
+        // Like any new site, each demo site deploys once by itself.
+        for site_id in site_ids {
+            engine
+                .trigger(demo::first_deploy(team_id, site_id))
+                .await
+                .map_err(|e| e.message)?;
+        }
+        println!(
+            "\n  Flightdeck demo account created. Sign in at http://{} with\n    email:    {}\n    password: {}\n",
+            config.site_addr,
+            demo::DEMO_EMAIL,
+            demo::DEMO_PASSWORD
+        );
+    }
     let leptos_options = LeptosOptions::builder()
         .output_name("flightdeck")
         .site_root(config.site_root.to_string_lossy().to_string())

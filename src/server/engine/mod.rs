@@ -264,18 +264,21 @@ impl Engine {
             StepsEnd::Failed(message) => (DeploymentStatus::Failed, Some(message)),
             StepsEnd::Cancelled => (DeploymentStatus::Cancelled, None),
         };
-        let mut tx = db.pool.begin().await?;
-        let change = DeploymentChange {
-            finished_at: Some(now_ms()),
-            error_message: error,
-            ..Default::default()
-        };
-        store::transition_deployment(db, &mut tx, d.id, DeploymentStatus::Running, status, change)
-            .await?;
-        if status == DeploymentStatus::Completed && d.pipeline_type == PipelineType::Deploy {
-            make_current(db, &mut tx, d.site_id, d.id).await?;
+        // The final write must land, or the deployment would stay running
+        // forever: a transient failure (a busy database, a deadlock victim)
+        // is retried.
+        let mut attempt = 0;
+        loop {
+            match finish(db, &d, status, error.clone()).await {
+                Ok(()) => break,
+                Err(e) if attempt < 8 => {
+                    attempt += 1;
+                    tracing::warn!(deployment = %d.id, error = %e, attempt, "retrying the final write");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        tx.commit().await?;
         let _ = tokio::fs::remove_dir_all(self.workspace(d.id)).await;
         Ok(())
     }
@@ -500,6 +503,38 @@ fn meta_env(meta: &str) -> Vec<(String, String)> {
             (!key.is_empty()).then(|| (format!("FLIGHTDECK_META_{key}"), value))
         })
         .collect()
+}
+
+/// Ends a deployment; a completed deploy becomes its site's current one.
+async fn finish(
+    db: &Db,
+    d: &Claimed,
+    status: DeploymentStatus,
+    error: Option<String>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let becomes_current =
+        status == DeploymentStatus::Completed && d.pipeline_type == PipelineType::Deploy;
+    if becomes_current {
+        // Lock order everywhere: the site's row first, then the event lock
+        // that every status change takes. Triggers lock the site first too,
+        // so the two can never deadlock.
+        sqlx::query("update sites set name = name where id = $1")
+            .bind(d.site_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let change = DeploymentChange {
+        finished_at: Some(now_ms()),
+        error_message: error,
+        ..Default::default()
+    };
+    store::transition_deployment(db, &mut tx, d.id, DeploymentStatus::Running, status, change)
+        .await?;
+    if becomes_current {
+        make_current(db, &mut tx, d.site_id, d.id).await?;
+    }
+    tx.commit().await
 }
 
 /// A deploy that completed becomes its site's current one; the previous
