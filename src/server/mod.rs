@@ -40,13 +40,15 @@ pub async fn run() {
         Err(message) => fail(&message),
     };
     let addr = config.site_addr;
-    let (router, state) = match build(config).await {
-        Ok(built) => built,
-        Err(message) => fail(&message),
-    };
+    // Bind first: a taken port should stop the start before anything is
+    // written or printed.
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(e) => fail(&format!("cannot listen on {addr}: {e}")),
+    };
+    let (router, state) = match build(config).await {
+        Ok(built) => built,
+        Err(message) => fail(&message),
     };
     tracing::info!(
         "Flightdeck is listening on http://{addr} ({:?} database)",
