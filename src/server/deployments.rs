@@ -110,6 +110,31 @@ impl From<StepRow> for DeploymentStep {
     }
 }
 
+/// One step (without its output) and the team that owns it.
+pub(crate) async fn step_with_team<'c, E>(
+    executor: E,
+    id: StepId,
+) -> Result<(DeploymentStep, TeamId), sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        step: StepRow,
+        team_id: TeamId,
+    }
+    let row: Row = sqlx::query_as(
+        "select s.id, s.deployment_id, s.name, s.phase, s.status, s.sort_order, '' as output, s.version, \
+         s.started_at, s.finished_at, d.team_id from deployment_steps s \
+         join deployments d on d.id = s.deployment_id where s.id = $1",
+    )
+    .bind(id)
+    .fetch_one(executor)
+    .await?;
+    Ok((row.step.into(), row.team_id))
+}
+
 /// Narrows a team's history; every field is optional.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {

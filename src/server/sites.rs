@@ -112,26 +112,50 @@ pub async fn list(db: &Db, team_id: TeamId) -> Result<Vec<Site>, AppError> {
     .bind(team_id)
     .fetch_all(&db.pool)
     .await?;
-    let mut sites: Vec<Site> = rows.into_iter().map(Site::from).collect();
-    let currents: Vec<DeploymentRow> = sqlx::query_as(&format!(
-        "select {DEPLOYMENT_COLUMNS} from sites s join deployments d on d.id = s.current_deployment_id \
-         and d.site_id = s.id where s.team_id = $1"
+    with_current(db, team_id, rows, None).await
+}
+
+/// One site of a team; `None` when it does not exist or is another team's.
+pub async fn get(db: &Db, team_id: TeamId, id: SiteId) -> Result<Option<Site>, AppError> {
+    let row: Option<SiteRow> = sqlx::query_as(&format!(
+        "select {SITE_COLUMNS} from sites where id = $1 and team_id = $2"
     ))
+    .bind(id)
     .bind(team_id)
-    .fetch_all(&db.pool)
+    .fetch_optional(&db.pool)
     .await?;
-    let mut currents: Vec<Deployment> = currents.into_iter().map(Deployment::from).collect();
+    let Some(row) = row else { return Ok(None) };
+    Ok(with_current(db, team_id, vec![row], Some(id)).await?.pop())
+}
+
+/// Attaches each site's current deployment (one query for all of them).
+async fn with_current(
+    db: &Db,
+    team_id: TeamId,
+    rows: Vec<SiteRow>,
+    only: Option<SiteId>,
+) -> Result<Vec<Site>, AppError> {
+    let mut sites: Vec<Site> = rows.into_iter().map(Site::from).collect();
+    let site_filter = if only.is_some() { " and s.id = $2" } else { "" };
+    let sql = format!(
+        "select {DEPLOYMENT_COLUMNS} from sites s join deployments d on d.id = s.current_deployment_id \
+         and d.site_id = s.id where s.team_id = $1{site_filter}"
+    );
+    let mut query = sqlx::query_as::<_, DeploymentRow>(&sql).bind(team_id);
+    if let Some(id) = only {
+        query = query.bind(id);
+    }
+    let mut currents: Vec<Deployment> = query
+        .fetch_all(&db.pool)
+        .await?
+        .into_iter()
+        .map(Deployment::from)
+        .collect();
     attach_steps(db, &mut currents, false).await?;
     for site in &mut sites {
         site.current_deployment = currents.iter().find(|d| d.site_id == site.id).cloned();
     }
     Ok(sites)
-}
-
-/// One site of a team; `None` when it does not exist or is another team's.
-pub async fn get(db: &Db, team_id: TeamId, id: SiteId) -> Result<Option<Site>, AppError> {
-    let sites = list(db, team_id).await?;
-    Ok(sites.into_iter().find(|s| s.id == id))
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! machine is checked, `version` is bumped and a change event is written in
 //! the same transaction.
 
-use crate::model::{
-    AppError, Deployment, DeploymentId, DeploymentStatus, StepId, StepStatus, TeamId,
-};
+use crate::model::{Deployment, DeploymentId, DeploymentStatus, StepId, StepStatus, TeamId};
 use crate::server::db::{Backend, Db, now_ms};
-use crate::server::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in};
+use crate::server::deployments::{
+    DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in, step_with_team,
+};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
@@ -148,51 +148,9 @@ pub async fn emit_deployment(db: &Db, tx: &mut Tx, id: DeploymentId) -> Result<(
 }
 
 async fn emit_step(db: &Db, tx: &mut Tx, id: StepId) -> Result<(), sqlx::Error> {
-    let (deployment_id, team_id): (DeploymentId, TeamId) = sqlx::query_as(
-        "select s.deployment_id, d.team_id from deployment_steps s join deployments d on d.id = s.deployment_id where s.id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await?;
-    let mut list = vec![placeholder(deployment_id, team_id)];
-    attach_steps_in(&mut **tx, &mut list, false).await?;
-    let Some(step) = list[0].steps.iter().find(|s| s.id == id) else {
-        return Ok(());
-    };
+    let (step, team_id) = step_with_team(&mut **tx, id).await?;
     let payload = json!({ "type": "step", "step": step }).to_string();
     insert_event(db, tx, team_id, "step", &id.to_string(), &payload).await
-}
-
-fn placeholder(id: DeploymentId, team_id: TeamId) -> Deployment {
-    Deployment {
-        id,
-        team_id,
-        site_id: crate::model::SiteId(ulid::Ulid::nil()),
-        site_name: String::new(),
-        user_id: None,
-        pipeline_type: crate::model::PipelineType::Deploy,
-        status: DeploymentStatus::Queued,
-        operation_name: String::new(),
-        meta: serde_json::Value::Null,
-        source_kind: crate::model::SourceKind::None,
-        branch: None,
-        commit_sha: None,
-        repository: None,
-        archive_name: None,
-        trigger_kind: crate::model::TriggerKind::Manual,
-        triggered_by: String::new(),
-        pr_number: None,
-        error_message: None,
-        preview_url: None,
-        retry_of_id: None,
-        superseded_by_id: None,
-        version: 0,
-        created_at: 0,
-        started_at: None,
-        finished_at: None,
-        is_current: false,
-        steps: Vec::new(),
-    }
 }
 
 /// Appends an event at the next position. Positions are taken under a lock
@@ -223,9 +181,4 @@ async fn insert_event(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Maps a storage error to what a person sees.
-pub fn internal(err: sqlx::Error) -> AppError {
-    err.into()
 }
