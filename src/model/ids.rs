@@ -5,6 +5,18 @@ use std::fmt;
 use std::str::FromStr;
 use ulid::Ulid;
 
+/// Ids sort by creation time: a plain `Ulid::new()` is random within a
+/// millisecond, so two records made in the same millisecond could list in
+/// either order. One generator per process keeps them in creation order.
+#[cfg(feature = "ssr")]
+fn monotonic_ulid() -> Ulid {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    // Overflow needs 2^80 ids in one millisecond; fall back to a fresh one.
+    generator.generate().unwrap_or_else(|_| Ulid::new())
+}
+
 macro_rules! ulid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -28,10 +40,11 @@ macro_rules! ulid_id {
         }
 
         impl $name {
-            /// A fresh id for a record created now.
+            /// A fresh id for a record created now; later than every id
+            /// this process made before, even within one millisecond.
             #[cfg(feature = "ssr")]
             pub fn new() -> Self {
-                Self(Ulid::new())
+                Self(monotonic_ulid())
             }
 
             /// The last eight characters: enough to tell records apart on screen.
@@ -110,6 +123,13 @@ mod tests {
         assert_eq!(json, format!("\"{id}\""));
         assert_eq!(serde_json::from_str::<TeamId>(&json).unwrap(), id);
         assert!(serde_json::from_str::<TeamId>("\"nope\"").is_err());
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn ids_made_in_a_row_sort_in_creation_order() {
+        let ids: Vec<DeploymentId> = (0..10_000).map(|_| DeploymentId::new()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
