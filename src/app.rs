@@ -1,7 +1,10 @@
 //! The HTML shell, the root component and the routes.
 
 use crate::components::shell::AppShell;
-use crate::pages::{DeploymentsPage, NotFoundPage, SignInPage, SignUpPage, SitesPage, TeamPage};
+use crate::pages::{
+    DeploymentPage, DeploymentsPage, NewSitePage, NotFoundPage, SignInPage, SignUpPage, SitePage,
+    SitesPage, TeamPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -42,7 +45,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=AppShell ssr=SsrMode::Async>
                     <Route path=path!("") view=DeploymentsPage ssr=SsrMode::Async />
+                    <Route path=path!("deployments/:id") view=DeploymentPage ssr=SsrMode::Async />
                     <Route path=path!("sites") view=SitesPage ssr=SsrMode::Async />
+                    <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
+                    <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
                     <Route path=path!("team") view=TeamPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>

@@ -2,32 +2,13 @@
 
 mod common;
 
-use common::server::{Server, call, client, sign_up, start_with};
+use common::server::{Server, call, client, sign_up, start_with_test_pipelines};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
 
-const PIPELINES: &str = r#"
-[pipelines.deploy]
-operation_name = "Deploy {branch}"
-[[pipelines.deploy.steps]]
-name = "Build"
-phase = "build"
-run = 'echo "branch=$FLIGHTDECK_BRANCH commit=$FLIGHTDECK_COMMIT"; if [ "$FLIGHTDECK_BRANCH" = slow ]; then sleep 30; fi; if [ "$FLIGHTDECK_BRANCH" = broken ]; then exit 1; fi'
-[[pipelines.deploy.steps]]
-name = "Publish"
-phase = "deploy"
-run = 'echo ok'
-"#;
-
-async fn server() -> (Server, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("dir");
-    let file = dir.path().join("pipelines.toml");
-    std::fs::write(&file, PIPELINES).expect("write");
-    (
-        start_with(&[format!("--pipelines={}", file.display())]).await,
-        dir,
-    )
+async fn server() -> Server {
+    start_with_test_pipelines().await
 }
 
 async fn team_site(s: &Server, c: &reqwest::Client, email: &str) -> String {
@@ -66,7 +47,7 @@ async fn wait_status(c: &reqwest::Client, s: &Server, id: &str, status: &str) ->
 
 #[tokio::test]
 async fn trigger_cancel_and_retry_through_the_api() {
-    let (s, _dir) = server().await;
+    let s = server().await;
     let c = client();
     let site = team_site(&s, &c, "ops@example.com").await;
 
@@ -139,7 +120,7 @@ async fn trigger_cancel_and_retry_through_the_api() {
 
 #[tokio::test]
 async fn bad_trigger_input_gets_a_clear_message_and_changes_nothing() {
-    let (s, _dir) = server().await;
+    let s = server().await;
     let c = client();
     let site = team_site(&s, &c, "ops@example.com").await;
     let huge = "b".repeat(1_000_000);
@@ -212,7 +193,7 @@ async fn bad_trigger_input_gets_a_clear_message_and_changes_nothing() {
 
 #[tokio::test]
 async fn another_team_and_a_viewer_cannot_touch_a_deployment() {
-    let (s, _dir) = server().await;
+    let s = server().await;
     let owner = client();
     let site = team_site(&s, &owner, "owner@example.com").await;
     let (_, d) = call(

@@ -49,6 +49,24 @@ pub async fn get_deployment(id: String) -> Result<Deployment, AppError> {
         .ok_or_else(|| AppError::not_found("Deployment"))
 }
 
+/// How much of each step's output a page shows: the tail, since that is
+/// where a failure explains itself. The whole log is a link away.
+pub const PAGE_OUTPUT_BYTES: usize = 512 * 1024;
+
+/// [`get_deployment`] for the detail page: each step's output is its last
+/// [`PAGE_OUTPUT_BYTES`], with `output_offset` telling how much came before.
+#[server(endpoint = "get_deployment_view")]
+pub async fn get_deployment_view(id: String) -> Result<Deployment, AppError> {
+    let member = crate::server::auth::require_member().await?;
+    let state = crate::server::state::AppState::from_context()?;
+    let Ok(id) = id.parse() else {
+        return Err(AppError::not_found("Deployment"));
+    };
+    crate::server::deployments::get_for_page(&state.db, member.team_id, id, PAGE_OUTPUT_BYTES)
+        .await?
+        .ok_or_else(|| AppError::not_found("Deployment"))
+}
+
 /// Starts an operation on a site by hand: `kind` is `deploy` (optionally of
 /// `git_ref`, a branch or commit), `restart`, `stop` or `time_capsule`.
 /// Refused while the site is busy.
@@ -129,12 +147,14 @@ pub async fn trigger_deployment(
             retry_of: None,
         })
         .await?;
+    crate::server::http::redirect_plain_form(&format!("/deployments/{id}"));
     crate::server::deployments::get(&state.db, member.team_id, id)
         .await?
         .ok_or_else(AppError::internal)
 }
 
-/// Cancels a queued or running deployment.
+/// Cancels a queued or running deployment, and answers once it has ended
+/// (or after ten seconds, if its step is slow to stop).
 #[server(endpoint = "cancel_deployment")]
 pub async fn cancel_deployment(id: String) -> Result<(), AppError> {
     let member = crate::server::auth::require_member()
@@ -144,7 +164,18 @@ pub async fn cancel_deployment(id: String) -> Result<(), AppError> {
     let Ok(id) = id.parse() else {
         return Err(AppError::not_found("Deployment"));
     };
-    state.engine.cancel(member.team_id, id).await
+    state.engine.cancel(member.team_id, id).await?;
+    // A running step gets its grace period to stop; answering once it has
+    // lets the caller show the final state at once.
+    crate::server::deployments::wait_finished(
+        &state.db,
+        member.team_id,
+        id,
+        std::time::Duration::from_secs(10),
+    )
+    .await?;
+    crate::server::http::redirect_plain_form(&format!("/deployments/{id}"));
+    Ok(())
 }
 
 /// Runs a finished deployment again, with the same source and meta, linked
@@ -165,6 +196,7 @@ pub async fn retry_deployment(id: String) -> Result<Deployment, AppError> {
         .engine
         .retry(member.team_id, id, Some(member.user_id), user.user.name)
         .await?;
+    crate::server::http::redirect_plain_form(&format!("/deployments/{new_id}"));
     crate::server::deployments::get(&state.db, member.team_id, new_id)
         .await?
         .ok_or_else(AppError::internal)

@@ -3,9 +3,54 @@
 use crate::model::{AppError, Site};
 use leptos::prelude::*;
 
+/// Every site of the team, by name, with what each serves and runs now.
 #[server(endpoint = "list_sites")]
 pub async fn list_sites() -> Result<Vec<Site>, AppError> {
     let member = crate::server::auth::require_member().await?;
     let state = crate::server::state::AppState::from_context()?;
     crate::server::sites::list(&state.db, member.team_id).await
+}
+
+/// One site of the team.
+#[server(endpoint = "get_site")]
+pub async fn get_site(id: String) -> Result<Site, AppError> {
+    let member = crate::server::auth::require_member().await?;
+    let state = crate::server::state::AppState::from_context()?;
+    // A malformed id and another team's id answer alike: not found.
+    let Ok(id) = id.parse() else {
+        return Err(AppError::not_found("Site"));
+    };
+    crate::server::sites::get(&state.db, member.team_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Site"))
+}
+
+/// Creates a site from a repository and branch; its `create_site` pipeline
+/// and first deploy are queued at once and run by themselves.
+/// `auto_deploy` is a checkbox: `on`/`true` or absent/`false`.
+#[server(endpoint = "create_site")]
+pub async fn create_site(
+    name: String,
+    repository: String,
+    branch: String,
+    auto_deploy: Option<String>,
+) -> Result<Site, AppError> {
+    use crate::model::validate::{self, GitRef};
+    let member = crate::server::auth::require_member()
+        .await?
+        .require_trigger()?;
+    let state = crate::server::state::AppState::from_context()?;
+    let input = crate::server::sites::SiteInput {
+        name: validate::name(&name, "site name")?,
+        repository: validate::repository(&repository)?,
+        branch: match validate::git_ref(&branch)? {
+            GitRef::Branch(b) | GitRef::Commit(b) => b,
+        },
+        auto_deploy: validate::flag(auto_deploy.as_deref(), "Auto-deploy")?,
+    };
+    let id = crate::server::sites::create(&state.db, &state.engine, member.team_id, input).await?;
+    crate::server::http::redirect_plain_form(&format!("/sites/{id}"));
+    crate::server::sites::get(&state.db, member.team_id, id)
+        .await?
+        .ok_or_else(AppError::internal)
 }

@@ -1,5 +1,7 @@
 //! Pieces shared by the pages.
 
+pub mod deployment_table;
+pub mod filters;
 pub mod shell;
 pub mod states;
 pub mod status;

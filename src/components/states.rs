@@ -43,3 +43,25 @@ pub fn ErrorState(error: AppError) -> impl IntoView {
         </div>
     }
 }
+
+/// A record that is not there (or is another team's: the two look alike).
+/// Answers 404 when rendered on the server.
+#[component]
+pub fn NotFoundState(
+    title: &'static str,
+    body: &'static str,
+    back_href: &'static str,
+    back_label: &'static str,
+) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <div class="empty-state" role="alert">
+            <h2>{title}</h2>
+            <p>{body}</p>
+            <a class="button" href=back_href>{back_label}</a>
+        </div>
+    }
+}

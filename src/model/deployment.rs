@@ -327,6 +327,110 @@ impl Deployment {
     pub fn duration_ms(&self) -> Option<i64> {
         Some(self.finished_at? - self.started_at?)
     }
+
+    /// Milliseconds the build phase took: from the first step's start to
+    /// the end of the last build step (the whole run when no step is
+    /// marked as deploy).
+    pub fn build_duration_ms(&self) -> Option<i64> {
+        let start = self.steps.iter().filter_map(|s| s.started_at).min()?;
+        let end = self
+            .steps
+            .iter()
+            .filter(|s| s.phase != Some(Phase::Deploy))
+            .filter_map(|s| s.finished_at)
+            .max()?;
+        Some(end - start)
+    }
+
+    /// "step 2 of 5: Build" while active, `None` once finished.
+    pub fn progress(&self) -> Option<String> {
+        if self.is_finished() {
+            return None;
+        }
+        let total = self.steps.len();
+        Some(
+            match self
+                .steps
+                .iter()
+                .position(|s| s.status == StepStatus::Running)
+            {
+                Some(i) => format!("step {} of {total}: {}", i + 1, self.steps[i].name),
+                None if self.status == DeploymentStatus::Queued => {
+                    format!("queued · {total} steps")
+                }
+                None => format!("starting · {total} steps"),
+            },
+        )
+    }
+
+    /// Queued and running deployments can be cancelled.
+    pub fn can_cancel(&self) -> bool {
+        !self.is_finished()
+    }
+
+    /// A failed or cancelled deployment can be run again as it was.
+    pub fn can_retry(&self) -> bool {
+        matches!(
+            self.status,
+            DeploymentStatus::Failed | DeploymentStatus::Cancelled
+        )
+    }
+
+    /// A deploy that completed (current or since replaced) can be deployed again.
+    pub fn can_redeploy(&self) -> bool {
+        self.pipeline_type == PipelineType::Deploy
+            && matches!(
+                self.status,
+                DeploymentStatus::Completed | DeploymentStatus::Superseded
+            )
+    }
+
+    /// The commit's page on GitHub, when the repository is on GitHub.
+    pub fn commit_url(&self) -> Option<String> {
+        let sha = self.commit_sha.as_deref()?;
+        let base = github_web_url(self.repository.as_deref()?)?;
+        sha.chars()
+            .all(|c| c.is_ascii_hexdigit())
+            .then(|| format!("{base}/commit/{sha}"))
+    }
+
+    /// The pull request's page on GitHub, when the repository is on GitHub.
+    pub fn pr_url(&self) -> Option<String> {
+        let n = self.pr_number?;
+        let base = github_web_url(self.repository.as_deref()?)?;
+        Some(format!("{base}/pull/{n}"))
+    }
+
+    /// The step to show open: the failed one, else the running one.
+    pub fn focus_step(&self) -> Option<StepId> {
+        self.steps
+            .iter()
+            .find(|s| s.status == StepStatus::Failed)
+            .or_else(|| self.steps.iter().find(|s| s.status == StepStatus::Running))
+            .map(|s| s.id)
+    }
+}
+
+/// `https://github.com/<owner>/<repo>` for a GitHub repository given as an
+/// https or ssh URL; `None` for anything else. Only the characters GitHub
+/// allows in names pass, so the link cannot point anywhere unexpected.
+pub fn github_web_url(repository: &str) -> Option<String> {
+    let r = repository.trim();
+    let path = r
+        .strip_prefix("https://github.com/")
+        .or_else(|| r.strip_prefix("http://github.com/"))
+        .or_else(|| r.strip_prefix("git@github.com:"))
+        .or_else(|| r.strip_prefix("ssh://git@github.com/"))?;
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    let (owner, repo) = path.split_once('/')?;
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    (ok(owner) && ok(repo) && !repo.contains('/'))
+        .then(|| format!("https://github.com/{owner}/{repo}"))
 }
 
 /// One ordered step of a deployment.
@@ -339,6 +443,9 @@ pub struct DeploymentStep {
     pub status: StepStatus,
     pub sort_order: i64,
     pub output: String,
+    /// Bytes of output left out before `output` (pages show a long log's tail).
+    #[serde(default)]
+    pub output_offset: i64,
     pub version: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
@@ -446,5 +553,26 @@ mod tests {
         assert_eq!(L::derive(D::Superseded, false, &[]), L::Superseded);
         assert_eq!(L::derive(D::Failed, false, &[]), L::Failed);
         assert_eq!(L::derive(D::Cancelled, false, &[]), L::Cancelled);
+    }
+
+    #[test]
+    fn github_links_are_built_only_for_github_repositories() {
+        let web = "https://github.com/acme/web";
+        assert_eq!(
+            github_web_url("https://github.com/acme/web.git").as_deref(),
+            Some(web)
+        );
+        assert_eq!(
+            github_web_url("git@github.com:acme/web.git").as_deref(),
+            Some(web)
+        );
+        assert_eq!(
+            github_web_url("https://github.com/acme/web/").as_deref(),
+            Some(web)
+        );
+        assert_eq!(github_web_url("https://gitlab.com/acme/web"), None);
+        assert_eq!(github_web_url("/srv/git/web"), None);
+        assert_eq!(github_web_url("https://github.com/acme/web/tree/x"), None);
+        assert_eq!(github_web_url("https://github.com/acme/\"javascript"), None);
     }
 }

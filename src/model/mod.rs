@@ -1,6 +1,7 @@
 //! Records and rules shared by the server and the browser: pure, no I/O.
 
 pub mod account;
+pub mod ansi;
 pub mod deployment;
 pub mod error;
 pub mod ids;

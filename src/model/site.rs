@@ -32,4 +32,18 @@ pub struct Site {
     pub created_at: i64,
     /// The deploy the site serves now, if any.
     pub current_deployment: Option<Deployment>,
+    /// The operation running on the site, else the oldest one waiting.
+    pub active_deployment: Option<Deployment>,
+}
+
+impl Site {
+    /// Why a manual trigger would be refused now, or `None` when the site is free.
+    pub fn busy_reason(&self) -> Option<String> {
+        self.active_deployment.as_ref().map(|d| {
+            format!(
+                "\u{201c}{}\u{201d} is {}. Wait for it to finish or cancel it.",
+                d.operation_name, d.status
+            )
+        })
+    }
 }

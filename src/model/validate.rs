@@ -112,6 +112,62 @@ pub fn git_ref(raw: &str) -> Result<GitRef, AppError> {
     Ok(GitRef::Branch(r.to_string()))
 }
 
+const REPOSITORY_MAX_CHARS: usize = 500;
+
+/// A repository to deploy from: an `https://`, `http://`, `ssh://` or
+/// `git@host:path` URL, or an absolute path to a repository on the server.
+/// Nothing that git could read as an option, no whitespace or control
+/// characters, no `..` in a path.
+pub fn repository(raw: &str) -> Result<String, AppError> {
+    let r = raw.trim();
+    if r.is_empty() {
+        return Err(AppError::invalid(
+            "Enter the repository to deploy from (a git URL or a path on the server).",
+        ));
+    }
+    if r.chars().count() > REPOSITORY_MAX_CHARS {
+        return Err(AppError::invalid(format!(
+            "Keep the repository under {REPOSITORY_MAX_CHARS} characters."
+        )));
+    }
+    if r.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AppError::invalid(
+            "The repository cannot contain spaces or control characters.",
+        ));
+    }
+    let url_rest = ["https://", "http://", "ssh://"]
+        .iter()
+        .find_map(|scheme| r.strip_prefix(scheme));
+    let ok = if let Some(rest) = url_rest {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !host.starts_with(['-', '.', ':', '@'])
+    } else if let Some(rest) = r.strip_prefix("git@") {
+        matches!(rest.split_once(':'), Some((host, path)) if !host.is_empty() && !path.is_empty() && !host.starts_with('-'))
+    } else if r.starts_with('/') {
+        !r.split('/').any(|part| part == "..")
+    } else {
+        false
+    };
+    if ok {
+        Ok(r.to_string())
+    } else {
+        Err(AppError::invalid(
+            "Use a git URL (https://github.com/you/site, git@github.com:you/site.git) or an absolute path to a repository on the server.",
+        ))
+    }
+}
+
+/// A checkbox or flag: present and on, or off. Anything else is refused.
+pub fn flag(raw: Option<&str>, what: &str) -> Result<bool, AppError> {
+    match raw.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "false" | "off" | "0" | "no") => Ok(false),
+        Some("true" | "on" | "1" | "yes") => Ok(true),
+        Some(_) => Err(AppError::invalid(format!(
+            "{what} is either on or off (true or false)."
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +239,41 @@ mod tests {
         assert!(name("   ", "team name").is_err());
         assert!(name(&"n".repeat(101), "team name").is_err());
         assert!(name("bad\u{0}name", "team name").is_err());
+    }
+
+    #[test]
+    fn repositories_are_git_urls_or_absolute_paths() {
+        for ok in [
+            "https://github.com/acme/web",
+            "git@github.com:acme/web.git",
+            "ssh://git@example.com/acme/web.git",
+            "/srv/git/web",
+        ] {
+            assert_eq!(repository(&format!(" {ok} ")).unwrap(), ok);
+        }
+        for bad in [
+            "",
+            "github.com/acme/web",
+            "--upload-pack=touch /tmp/x",
+            "-oProxyCommand=x",
+            "ssh://-oProxyCommand=x/y",
+            "https:///path",
+            "/srv/../etc",
+            "relative/path",
+            "https://github.com/acme/web; rm -rf /",
+            "file:///etc",
+            "git@:path",
+        ] {
+            assert!(repository(bad).is_err(), "{bad:?}");
+        }
+        assert!(repository(&format!("https://x.com/{}", "a".repeat(1_000_000))).is_err());
+    }
+
+    #[test]
+    fn flags_are_on_or_off() {
+        assert!(!flag(None, "Auto-deploy").unwrap());
+        assert!(flag(Some("on"), "Auto-deploy").unwrap());
+        assert!(!flag(Some("false"), "Auto-deploy").unwrap());
+        assert!(flag(Some("maybe"), "Auto-deploy").is_err());
     }
 }

@@ -1,16 +1,27 @@
-//! The team's deployment history, newest first.
+//! The team's deployment history, newest first, filtered by the URL.
 
 use crate::api::deployments::list_deployments;
+use crate::api::sites::list_sites;
+use crate::components::deployment_table::DeploymentTable;
+use crate::components::filters::{DeploymentFilters, Pager};
 use crate::components::states::{EmptyState, ErrorState, LoadingRows};
-use crate::components::status::DeploymentBadge;
-use crate::components::time::RelativeTime;
-use crate::model::{Deployment, StepStatus, time};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn DeploymentsPage() -> impl IntoView {
-    let page = Resource::new(|| (), |_| list_deployments(None, None, None, None));
+    let query = use_query_map();
+    let params = move || {
+        query.with(|q| {
+            let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
+            (get("site"), get("status"), get("type"), get("cursor"))
+        })
+    };
+    let page = Resource::new(params, |(site, status, kind, cursor)| {
+        list_deployments(site, status, kind, cursor)
+    });
+    let sites = Resource::new(|| (), |_| list_sites());
     view! {
         <Title text="Deployments" />
         <div class="page-header">
@@ -19,10 +30,24 @@ pub fn DeploymentsPage() -> impl IntoView {
                 <p class="muted">"Every pipeline operation of your team, newest first."</p>
             </div>
         </div>
-        <Suspense fallback=|| view! { <LoadingRows rows=5 /> }>
+        <Suspense fallback=|| view! { <LoadingRows rows=6 /> }>
             {move || Suspend::new(async move {
-                match page.await {
+                let sites = sites.await.unwrap_or_default();
+                let (_, _, _, cursor) = params();
+                let filtered = {
+                    let (site, status, kind, _) = params();
+                    site.is_some() || status.is_some() || kind.is_some()
+                };
+                let body = match page.await {
                     Err(error) => view! { <ErrorState error /> }.into_any(),
+                    Ok(page) if page.deployments.is_empty() && filtered => view! {
+                        <EmptyState
+                            title="Nothing matches these filters"
+                            body="No deployment of your team has this site, status and type. Try another filter."
+                        >
+                            <a class="button" href="/">"Clear filters"</a>
+                        </EmptyState>
+                    }.into_any(),
                     Ok(page) if page.deployments.is_empty() => view! {
                         <EmptyState
                             title="No deployments yet"
@@ -32,60 +57,19 @@ pub fn DeploymentsPage() -> impl IntoView {
                         </EmptyState>
                     }.into_any(),
                     Ok(page) => view! {
-                        <div class="table-wrap">
-                            <table class="table">
-                                <thead>
-                                    <tr>
-                                        <th>"Operation"</th>
-                                        <th>"Site"</th>
-                                        <th>"Status"</th>
-                                        <th>"Progress"</th>
-                                        <th>"Triggered"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {page.deployments.into_iter().map(|d| view! { <DeploymentRow d /> }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
+                        <DeploymentTable deployments=page.deployments />
+                        <Pager
+                            path="/".to_string()
+                            older=page.next_cursor.map(|c| c.to_string())
+                            at_start=cursor.is_none()
+                        />
                     }.into_any(),
+                };
+                view! {
+                    <DeploymentFilters path="/".to_string() sites />
+                    {body}
                 }
             })}
         </Suspense>
-    }
-}
-
-#[component]
-fn DeploymentRow(d: Deployment) -> impl IntoView {
-    let progress = progress_text(&d);
-    view! {
-        <tr>
-            <td>
-                <div class="cell-title">{d.operation_name.clone()}</div>
-                <div class="cell-sub"><span class="tag">{d.pipeline_type.label()}</span> " " <code>{d.id.short()}</code></div>
-            </td>
-            <td>{d.site_name.clone()}</td>
-            <td><DeploymentBadge deployment=d.clone() /></td>
-            <td class="muted">{progress}</td>
-            <td>
-                <div>{d.triggered_by.clone()}</div>
-                <div class="cell-sub"><RelativeTime ms=d.created_at /></div>
-            </td>
-        </tr>
-    }
-}
-
-/// "step 2 of 5: Build" while active, the duration once finished.
-fn progress_text(d: &Deployment) -> String {
-    if d.is_finished() {
-        return d
-            .duration_ms()
-            .map(time::duration)
-            .unwrap_or_else(|| "—".into());
-    }
-    let total = d.steps.len();
-    match d.steps.iter().position(|s| s.status == StepStatus::Running) {
-        Some(i) => format!("step {} of {total}: {}", i + 1, d.steps[i].name),
-        None => format!("waiting · {total} steps"),
     }
 }

@@ -1,16 +1,22 @@
 //! One file per page.
 
 mod auth_form;
+mod deployment;
 mod deployments;
+mod new_site;
 mod not_found;
 mod sign_in;
 mod sign_up;
+mod site;
 mod sites;
 mod team;
 
+pub use deployment::DeploymentPage;
 pub use deployments::DeploymentsPage;
+pub use new_site::NewSitePage;
 pub use not_found::NotFoundPage;
 pub use sign_in::SignInPage;
 pub use sign_up::SignUpPage;
+pub use site::SitePage;
 pub use sites::SitesPage;
 pub use team::TeamPage;

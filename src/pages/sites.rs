@@ -1,6 +1,7 @@
-//! The team's sites with their current deployment.
+//! The team's sites with what each serves and runs now.
 
 use crate::api::sites::list_sites;
+use crate::components::shell::SessionResource;
 use crate::components::states::{EmptyState, ErrorState, LoadingRows};
 use crate::components::status::{DeploymentBadge, SiteStateBadge};
 use crate::components::time::RelativeTime;
@@ -11,27 +12,38 @@ use leptos_meta::Title;
 #[component]
 pub fn SitesPage() -> impl IntoView {
     let sites = Resource::new(|| (), |_| list_sites());
+    let session = expect_context::<SessionResource>();
     view! {
         <Title text="Sites" />
-        <div class="page-header">
-            <div>
-                <h1>"Sites"</h1>
-                <p class="muted">"Each deployable environment of your team and what it serves now."</p>
-            </div>
-        </div>
-        <Suspense fallback=|| view! { <LoadingRows rows=2 /> }>
+        <Suspense fallback=|| view! { <LoadingRows rows=3 /> }>
             {move || Suspend::new(async move {
-                match sites.await {
+                let can_act = matches!(session.await, Ok(Some(ref s)) if s.team.role.can_trigger());
+                let header = view! {
+                    <div class="page-header">
+                        <div>
+                            <h1>"Sites"</h1>
+                            <p class="muted">"Each deployable environment of your team and what it serves now."</p>
+                        </div>
+                        {can_act.then(|| view! { <a class="button button-primary" href="/sites/new">"New site"</a> })}
+                    </div>
+                };
+                let body = match sites.await {
                     Err(error) => view! { <ErrorState error /> }.into_any(),
                     Ok(list) if list.is_empty() => view! {
-                        <EmptyState title="No sites yet" body="A site is a deployable environment: a repository and a branch. Your team has none so far." />
+                        <EmptyState
+                            title="No sites yet"
+                            body="A site is a deployable environment: a repository and a branch. Create one and its first deploy starts by itself."
+                        >
+                            {can_act.then(|| view! { <a class="button button-primary" href="/sites/new">"Create a site"</a> })}
+                        </EmptyState>
                     }.into_any(),
                     Ok(list) => view! {
                         <div class="card-grid">
                             {list.into_iter().map(|site| view! { <SiteCard site /> }).collect_view()}
                         </div>
                     }.into_any(),
-                }
+                };
+                view! { {header} {body} }
             })}
         </Suspense>
     }
@@ -39,11 +51,11 @@ pub fn SitesPage() -> impl IntoView {
 
 #[component]
 fn SiteCard(site: Site) -> impl IntoView {
-    let current = site.current_deployment.clone();
+    let href = format!("/sites/{}", site.id);
     view! {
         <article class="card site-card">
             <header class="card-header">
-                <h2>{site.name.clone()}</h2>
+                <h2><a href=href>{site.name.clone()}</a></h2>
                 <SiteStateBadge state=site.state />
             </header>
             <dl class="facts">
@@ -51,20 +63,39 @@ fn SiteCard(site: Site) -> impl IntoView {
                 <dd class="truncate" title=site.repository.clone()>{site.repository.clone()}</dd>
                 <dt>"Branch"</dt>
                 <dd><code>{site.branch.clone()}</code></dd>
-                <dt>"Auto-deploy"</dt>
-                <dd>{if site.auto_deploy { "on" } else { "off" }}</dd>
                 <dt>"Current"</dt>
-                <dd>
-                    {match current {
-                        Some(d) => view! {
-                            <DeploymentBadge deployment=d.clone() />
-                            " "
-                            <RelativeTime ms=d.finished_at.unwrap_or(d.created_at) />
-                        }.into_any(),
-                        None => view! { <span class="muted">"Not deployed yet"</span> }.into_any(),
-                    }}
-                </dd>
+                <dd><CurrentDeployment site=site.clone() /></dd>
+                <dt>"Now"</dt>
+                <dd><ActiveOperation site /></dd>
             </dl>
         </article>
+    }
+}
+
+/// The deploy a site serves: its badge, linked, and when it finished.
+#[component]
+pub fn CurrentDeployment(site: Site) -> impl IntoView {
+    match site.current_deployment {
+        Some(d) => view! {
+            <a class="badge-link" href=format!("/deployments/{}", d.id)><DeploymentBadge deployment=d.clone() /></a>
+            <RelativeTime ms=d.finished_at.unwrap_or(d.created_at) />
+        }
+        .into_any(),
+        None => view! { <span class="muted">"Not deployed yet"</span> }.into_any(),
+    }
+}
+
+/// What a site is busy with, or "Idle".
+#[component]
+pub fn ActiveOperation(site: Site) -> impl IntoView {
+    match site.active_deployment {
+        Some(d) => view! {
+            <a class="truncate" href=format!("/deployments/{}", d.id)>
+                {d.operation_name.clone()}
+                <span class="muted">{format!(" · {}", d.progress().unwrap_or_default())}</span>
+            </a>
+        }
+        .into_any(),
+        None => view! { <span class="muted">"Idle"</span> }.into_any(),
     }
 }

@@ -114,6 +114,21 @@ pub async fn is_signed_in(state: &AppState, session: &Session) -> bool {
     }
 }
 
+/// The member behind a request's session, for plain axum handlers (the raw
+/// log, later the live channel); `None` when signed out or removed.
+pub async fn member_of(state: &AppState, session: &Session) -> Result<Option<Member>, AppError> {
+    let Some((user_id, team_id)) = session_ids(session).await else {
+        return Ok(None);
+    };
+    Ok(accounts::role_in(&state.db, user_id, team_id)
+        .await?
+        .map(|role| Member {
+            user_id,
+            team_id,
+            role,
+        }))
+}
+
 /// The check every team-scoped server function starts with. The role is
 /// read from the database each time, so a removed member loses access at once.
 pub async fn require_member() -> Result<Member, AppError> {

@@ -1,8 +1,7 @@
 //! The demo account a newcomer signs in to on a fresh database.
 
-use super::engine::trigger::{Source, TriggerRequest};
 use super::{accounts, auth, db::Db, sites};
-use crate::model::{AppError, PipelineType, SiteId, TeamId, TriggerKind};
+use crate::model::{AppError, SiteId, TeamId};
 
 pub const DEMO_EMAIL: &str = "demo@flightdeck.dev";
 pub const DEMO_PASSWORD: &str = "flightdeck-demo";
@@ -41,23 +40,4 @@ pub async fn seed_if_empty(db: &Db) -> Result<Option<(TeamId, Vec<SiteId>)>, App
         site_ids.push(id);
     }
     Ok(Some((team_id, site_ids)))
-}
-
-/// The automatic first deploy that follows a site's creation.
-pub fn first_deploy(team_id: TeamId, site_id: SiteId) -> TriggerRequest {
-    TriggerRequest {
-        team_id,
-        site_id,
-        pipeline_type: PipelineType::Deploy,
-        trigger: TriggerKind::SiteCreated,
-        user_id: None,
-        triggered_by: "Site created".to_string(),
-        source: Source {
-            branch: Some("main".into()),
-            ..Default::default()
-        },
-        pr_number: None,
-        meta: serde_json::json!({}),
-        retry_of: None,
-    }
 }

@@ -103,6 +103,7 @@ impl From<StepRow> for DeploymentStep {
             status: r.status,
             sort_order: r.sort_order,
             output: r.output,
+            output_offset: 0,
             version: r.version,
             started_at: r.started_at,
             finished_at: r.finished_at,
@@ -221,6 +222,70 @@ pub async fn get(
     let mut list = vec![Deployment::from(row)];
     attach_steps(db, &mut list, true).await?;
     Ok(list.pop())
+}
+
+/// Like [`get`], but each step's output cut to its last `max_output` bytes
+/// (at a line boundary), for pages: the full log is a download away.
+pub async fn get_for_page(
+    db: &Db,
+    team_id: TeamId,
+    id: DeploymentId,
+    max_output: usize,
+) -> Result<Option<Deployment>, AppError> {
+    let Some(mut d) = get(db, team_id, id).await? else {
+        return Ok(None);
+    };
+    for step in &mut d.steps {
+        let (shown, cut) = crate::model::ansi::tail(&step.output, max_output);
+        if cut > 0 {
+            step.output = shown.to_string();
+            step.output_offset = cut as i64;
+        }
+    }
+    Ok(Some(d))
+}
+
+/// The whole output of one step of a team's deployment; `None` when the
+/// step does not exist, is not that deployment's, or is another team's.
+pub async fn step_output(
+    db: &Db,
+    team_id: TeamId,
+    deployment_id: DeploymentId,
+    step_id: StepId,
+) -> Result<Option<(String, String)>, AppError> {
+    Ok(sqlx::query_as(
+        "select s.name, s.output from deployment_steps s join deployments d on d.id = s.deployment_id \
+         where s.id = $1 and d.id = $2 and d.team_id = $3",
+    )
+    .bind(step_id)
+    .bind(deployment_id)
+    .bind(team_id)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// Waits until a deployment has finished, up to `limit`; returns whether it has.
+pub async fn wait_finished(
+    db: &Db,
+    team_id: TeamId,
+    id: DeploymentId,
+    limit: std::time::Duration,
+) -> Result<bool, AppError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let status: Option<(DeploymentStatus,)> =
+            sqlx::query_as("select status from deployments where id = $1 and team_id = $2")
+                .bind(id)
+                .bind(team_id)
+                .fetch_optional(&db.pool)
+                .await?;
+        match status {
+            None => return Err(AppError::not_found("Deployment")),
+            Some((s,)) if s.is_finished() => return Ok(true),
+            Some(_) if tokio::time::Instant::now() >= deadline => return Ok(false),
+            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// Loads the steps of the given deployments in one query; output only when asked.

@@ -141,6 +141,50 @@ pub fn redirect_plain_form(path: &str) {
     }
 }
 
+/// `GET /deployments/<id>/steps/<step id>/log`: a step's whole output as
+/// plain text, for logs longer than a page shows. Scoped to the session's
+/// team: another team's ids answer 404 like ids that do not exist.
+pub async fn step_log(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Path((deployment_id, step_id)): axum::extract::Path<(String, String)>,
+) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "Log not found.\n").into_response();
+    let member = match auth::member_of(&state, &session).await {
+        Ok(Some(member)) => member,
+        Ok(None) => return Redirect::to("/signin").into_response(),
+        Err(e) => {
+            return (
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                e.message,
+            )
+                .into_response();
+        }
+    };
+    let (Ok(deployment_id), Ok(step_id)) = (deployment_id.parse(), step_id.parse()) else {
+        return not_found();
+    };
+    match super::deployments::step_output(&state.db, member.team_id, deployment_id, step_id).await {
+        Ok(Some((_, output))) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8".to_string(),
+                ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{step_id}.log\""),
+                ),
+            ],
+            output,
+        )
+            .into_response(),
+        Ok(None) => not_found(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.message).into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,8 +96,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     if let Some((team_id, site_ids)) = seeded {
         // Like any new site, each demo site deploys once by itself.
         for site_id in site_ids {
-            engine
-                .trigger(demo::first_deploy(team_id, site_id))
+            sites::queue_first_operations(&db, &engine, team_id, site_id)
                 .await
                 .map_err(|e| e.message)?;
         }
@@ -136,6 +135,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let router = Router::new()
+        .route(
+            "/deployments/{deployment_id}/steps/{step_id}/log",
+            axum::routing::get(http::step_log),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

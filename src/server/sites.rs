@@ -2,7 +2,12 @@
 
 use super::db::{Db, now_ms, unique_violation};
 use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps};
-use crate::model::{AppError, Deployment, Site, SiteId, SiteState, TeamId};
+use super::engine::Engine;
+use super::engine::trigger::{Source, TriggerRequest};
+use crate::model::{
+    AppError, Deployment, DeploymentStatus, PipelineType, Site, SiteId, SiteState, TeamId,
+    TriggerKind,
+};
 use rand::RngCore;
 
 #[derive(sqlx::FromRow)]
@@ -33,6 +38,7 @@ impl From<SiteRow> for Site {
             parent_site_id: r.parent_site_id,
             created_at: r.created_at,
             current_deployment: None,
+            active_deployment: None,
         }
     }
 }
@@ -128,7 +134,9 @@ pub async fn get(db: &Db, team_id: TeamId, id: SiteId) -> Result<Option<Site>, A
     Ok(with_current(db, team_id, vec![row], Some(id)).await?.pop())
 }
 
-/// Attaches each site's current deployment (one query for all of them).
+/// Attaches each site's current deployment and the operation it is busy
+/// with, if any (one query for all of them, through the indexes on current,
+/// running and queued deployments, so a long history costs nothing).
 async fn with_current(
     db: &Db,
     team_id: TeamId,
@@ -137,25 +145,107 @@ async fn with_current(
 ) -> Result<Vec<Site>, AppError> {
     let mut sites: Vec<Site> = rows.into_iter().map(Site::from).collect();
     let site_filter = if only.is_some() { " and s.id = $2" } else { "" };
+    let from = "from sites s join deployments d";
     let sql = format!(
-        "select {DEPLOYMENT_COLUMNS} from sites s join deployments d on d.id = s.current_deployment_id \
-         and d.site_id = s.id where s.team_id = $1{site_filter}"
+        "select {DEPLOYMENT_COLUMNS} {from} on d.id = s.current_deployment_id and d.site_id = s.id \
+         where s.team_id = $1{site_filter} \
+         union all select {DEPLOYMENT_COLUMNS} {from} on d.site_id = s.id and d.status = 'running' \
+         where s.team_id = $1{site_filter} \
+         union all select {DEPLOYMENT_COLUMNS} {from} on d.site_id = s.id and d.status = 'queued' \
+         where s.team_id = $1{site_filter}"
     );
     let mut query = sqlx::query_as::<_, DeploymentRow>(&sql).bind(team_id);
     if let Some(id) = only {
         query = query.bind(id);
     }
-    let mut currents: Vec<Deployment> = query
+    let mut found: Vec<Deployment> = query
         .fetch_all(&db.pool)
         .await?
         .into_iter()
         .map(Deployment::from)
         .collect();
-    attach_steps(db, &mut currents, false).await?;
+    attach_steps(db, &mut found, false).await?;
     for site in &mut sites {
-        site.current_deployment = currents.iter().find(|d| d.site_id == site.id).cloned();
+        let of_site = || found.iter().filter(|d| d.site_id == site.id);
+        site.current_deployment = of_site().find(|d| d.is_current).cloned();
+        site.active_deployment = of_site()
+            .filter(|d| !d.is_finished())
+            .min_by_key(|d| (d.status != DeploymentStatus::Running, d.id))
+            .cloned();
     }
     Ok(sites)
+}
+
+/// What a person fills in to create a site, checked.
+pub struct SiteInput {
+    pub name: String,
+    pub repository: String,
+    pub branch: String,
+    pub auto_deploy: bool,
+}
+
+/// Creates a site and queues what every new site runs by itself: its
+/// `create_site` pipeline, then its first deploy.
+pub async fn create(
+    db: &Db,
+    engine: &Engine,
+    team_id: TeamId,
+    input: SiteInput,
+) -> Result<SiteId, AppError> {
+    let id = insert(
+        db,
+        NewSite {
+            team_id,
+            name: &input.name,
+            repository: &input.repository,
+            branch: &input.branch,
+            auto_deploy: input.auto_deploy,
+            parent_site_id: None,
+        },
+    )
+    .await?;
+    queue_first_operations(db, engine, team_id, id).await?;
+    Ok(id)
+}
+
+/// Queues a new site's `create_site` pipeline and its first deploy, both
+/// automatic, so they run one after the other as soon as the engine can.
+pub async fn queue_first_operations(
+    db: &Db,
+    engine: &Engine,
+    team_id: TeamId,
+    site_id: SiteId,
+) -> Result<(), AppError> {
+    let site = get(db, team_id, site_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Site"))?;
+    for (pipeline_type, source) in [
+        (PipelineType::CreateSite, Source::default()),
+        (
+            PipelineType::Deploy,
+            Source {
+                branch: Some(site.branch.clone()),
+                repository: Some(site.repository.clone()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        engine
+            .trigger(TriggerRequest {
+                team_id,
+                site_id,
+                pipeline_type,
+                trigger: TriggerKind::SiteCreated,
+                user_id: None,
+                triggered_by: "Site created".to_string(),
+                source,
+                pr_number: None,
+                meta: serde_json::json!({}),
+                retry_of: None,
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,9 +15,41 @@ pub async fn start() -> Server {
     start_with(&[]).await
 }
 
+/// Pipelines for tests: a deploy whose branch picks its behaviour
+/// (`slow` runs for 30 s, `broken` fails, anything else passes quickly)
+/// and prints coloured output.
+pub const TEST_PIPELINES: &str = r#"
+[pipelines.deploy]
+operation_name = "Deploy {branch}"
+[[pipelines.deploy.steps]]
+name = "Build"
+phase = "build"
+run = 'printf "\033[32mbranch=%s\033[0m commit=%s\n" "$FLIGHTDECK_BRANCH" "$FLIGHTDECK_COMMIT"; if [ "$FLIGHTDECK_BRANCH" = slow ]; then sleep 30; fi; if [ "$FLIGHTDECK_BRANCH" = broken ]; then echo "build exploded" >&2; exit 1; fi'
+[[pipelines.deploy.steps]]
+name = "Publish"
+phase = "deploy"
+run = 'echo ok'
+"#;
+
+/// A server running [`TEST_PIPELINES`].
+pub async fn start_with_test_pipelines() -> Server {
+    start_with_pipelines(TEST_PIPELINES).await
+}
+
+/// A server whose pipelines file holds `toml`.
+pub async fn start_with_pipelines(toml: &str) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pipelines.toml");
+    std::fs::write(&file, toml).expect("write pipelines");
+    start_in(dir, &[format!("--pipelines={}", file.display())]).await
+}
+
 /// A server with extra flags (`--pipelines=...`).
 pub async fn start_with(extra: &[String]) -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
+    start_in(tempfile::tempdir().expect("tempdir"), extra).await
+}
+
+async fn start_in(dir: tempfile::TempDir, extra: &[String]) -> Server {
     let mut args: Vec<String> = vec![
         format!("--data-dir={}", dir.path().display()),
         "--site-addr=127.0.0.1:0".into(),

@@ -513,9 +513,15 @@ async fn finish(
     error: Option<String>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let becomes_current =
-        status == DeploymentStatus::Completed && d.pipeline_type == PipelineType::Deploy;
-    if becomes_current {
+    let completed = status == DeploymentStatus::Completed;
+    let becomes_current = completed && d.pipeline_type == PipelineType::Deploy;
+    // A completed stop or restart sets whether the site serves traffic.
+    let new_state = match d.pipeline_type {
+        PipelineType::Stop if completed => Some("stopped"),
+        PipelineType::Restart if completed => Some("running"),
+        _ => None,
+    };
+    if becomes_current || new_state.is_some() {
         // Lock order everywhere: the site's row first, then the event lock
         // that every status change takes. Triggers lock the site first too,
         // so the two can never deadlock.
@@ -533,6 +539,13 @@ async fn finish(
         .await?;
     if becomes_current {
         make_current(db, &mut tx, d.site_id, d.id).await?;
+    }
+    if let Some(state) = new_state {
+        sqlx::query("update sites set state = $1 where id = $2")
+            .bind(state)
+            .bind(d.site_id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await
 }

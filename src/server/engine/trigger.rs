@@ -56,9 +56,12 @@ pub async fn trigger(
     let Some((site_name,)) = site else {
         return Err(AppError::not_found("Site"));
     };
+    // Two indexed reads (the running one, else the oldest queued), so the
+    // check costs the same however long the site's history is.
     let busy: Option<(String, DeploymentStatus)> = sqlx::query_as(
-        "select operation_name, status from deployments where site_id = $1 \
-         and status in ('queued', 'running') order by status desc, id limit 1",
+        "select operation_name, status from (select operation_name, status, 0 as rank, id from deployments \
+         where site_id = $1 and status = 'running' union all select operation_name, status, 1 as rank, id \
+         from deployments where site_id = $1 and status = 'queued') active order by rank, id limit 1",
     )
     .bind(req.site_id)
     .fetch_optional(&mut *tx)

@@ -1,0 +1,296 @@
+//! One deployment: its source, trigger, timing, every step with its output,
+//! and the actions its state and the reader's role allow.
+
+use crate::api::deployments::{CancelDeployment, RetryDeployment, get_deployment_view};
+use crate::components::shell::SessionResource;
+use crate::components::states::{ErrorState, LoadingRows, NotFoundState};
+use crate::components::status::{DeploymentBadge, StatusBadge};
+use crate::components::time::RelativeTime;
+use crate::model::{
+    Deployment, DeploymentId, DeploymentStep, ErrorKind, SourceKind, StepStatus, ansi,
+    deployment::github_web_url, time,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn DeploymentPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let cancel = ServerAction::<CancelDeployment>::new();
+    let retry = ServerAction::<RetryDeployment>::new();
+    let deployment = Resource::new(
+        move || (id(), cancel.version().get()),
+        |(id, _)| get_deployment_view(id),
+    );
+    let session = expect_context::<SessionResource>();
+    // A retry or redeploy is a new deployment: go and watch it.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(new)) = retry.value().get() {
+            navigate(&format!("/deployments/{}", new.id), Default::default());
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <LoadingRows rows=4 /> }>
+            {move || Suspend::new(async move {
+                let can_act = matches!(session.await, Ok(Some(ref s)) if s.team.role.can_trigger());
+                match deployment.await {
+                    Err(e) if e.kind == ErrorKind::NotFound => view! {
+                        <Title text="Deployment not found" />
+                        <NotFoundState
+                            title="Deployment not found"
+                            body="There is no deployment at this address in your team. It may belong to another team, or the link is mistyped."
+                            back_href="/"
+                            back_label="All deployments"
+                        />
+                    }.into_any(),
+                    Err(error) => view! { <ErrorState error /> }.into_any(),
+                    Ok(d) => view! { <DeploymentDetail d can_act cancel retry /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DeploymentDetail(
+    d: Deployment,
+    can_act: bool,
+    cancel: ServerAction<CancelDeployment>,
+    retry: ServerAction<RetryDeployment>,
+) -> impl IntoView {
+    let id = d.id.to_string();
+    let (cancel_id, retry_id) = (id.clone(), id.clone());
+    let action_error = move || {
+        let failed = |r: Option<Result<_, crate::model::AppError>>| r.and_then(Result::err);
+        failed(cancel.value().get().map(|r| r.map(|_| ())))
+            .or_else(|| failed(retry.value().get().map(|r| r.map(|_| ()))))
+    };
+    let busy = move || cancel.pending().get() || retry.pending().get();
+    let focus = d.focus_step();
+    let steps_done = d
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Completed)
+        .count();
+    let step_count = d.steps.len();
+    view! {
+        <Title text=d.operation_name.clone() />
+        <nav class="breadcrumb" aria-label="Breadcrumb">
+            <a href="/">"Deployments"</a>
+            <span aria-hidden="true">"/"</span>
+            <a href=format!("/sites/{}", d.site_id)>{d.site_name.clone()}</a>
+            <span aria-hidden="true">"/"</span>
+            <code>{d.id.short()}</code>
+        </nav>
+        <div class="page-header detail-header">
+            <div class="detail-title">
+                <div class="title-row">
+                    <h1>{d.operation_name.clone()}</h1>
+                    <DeploymentBadge deployment=d.clone() />
+                </div>
+                <p class="muted">
+                    <span class="tag">{d.pipeline_type.label()}</span>
+                    " "
+                    <span>"Deployment "</span>
+                    <code title=id.clone()>{d.id.short()}</code>
+                    {d.progress().map(|p| view! { " · " <span class="progress-text">{p}</span> })}
+                </p>
+            </div>
+            <div class="actions">
+                {d.preview_url.clone().map(|url| view! {
+                    <a class="button" href=url target="_blank" rel="noopener noreferrer">"Preview ↗"</a>
+                })}
+                {(can_act && d.can_cancel()).then(|| view! {
+                    <ActionForm action=cancel>
+                        <input type="hidden" name="id" value=cancel_id />
+                        <button class="button button-danger" type="submit" disabled=busy>
+                            {move || if cancel.pending().get() { "Cancelling…" } else { "Cancel" }}
+                        </button>
+                    </ActionForm>
+                })}
+                {(can_act && (d.can_retry() || d.can_redeploy())).then(|| {
+                    let label = if d.can_retry() { "Retry" } else { "Redeploy" };
+                    view! {
+                        <ActionForm action=retry>
+                            <input type="hidden" name="id" value=retry_id />
+                            <button class="button button-primary" type="submit" disabled=busy>{label}</button>
+                        </ActionForm>
+                    }
+                })}
+            </div>
+        </div>
+        {move || action_error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        {d.error_message.clone().map(|message| view! {
+            <div class=format!("alert alert-{}", d.status) role="status">
+                <strong>{if d.status == crate::model::DeploymentStatus::Failed { "Failed: " } else { "Note: " }}</strong>
+                {message}
+            </div>
+        })}
+        <section class="card detail-facts" aria-label="Details">
+            <dl class="facts facts-wide">
+                <dt>"Status"</dt>
+                <dd>
+                    <DeploymentBadge deployment=d.clone() />
+                    {d.lifecycle().map(|_| view! { <span class="muted">{format!("status: {}", d.status)}</span> })}
+                </dd>
+                <dt>"Site"</dt>
+                <dd><a href=format!("/sites/{}", d.site_id)>{d.site_name.clone()}</a></dd>
+                <dt>"Source"</dt>
+                <dd><Source d=d.clone() /></dd>
+                <dt>"Triggered by"</dt>
+                <dd>{d.triggered_by.clone()} <span class="muted">"·"</span> <RelativeTime ms=d.created_at /></dd>
+                {d.pr_number.map(|n| view! {
+                    <dt>"Pull request"</dt>
+                    <dd>{match d.pr_url() {
+                        Some(url) => view! { <a href=url target="_blank" rel="noopener noreferrer">{format!("#{n}")}</a> }.into_any(),
+                        None => view! { <span>{format!("#{n}")}</span> }.into_any(),
+                    }}</dd>
+                })}
+                <dt>"Build duration"</dt>
+                <dd>{d.build_duration_ms().map(time::duration).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Total duration"</dt>
+                <dd>{d.duration_ms().map(time::duration).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Started"</dt>
+                <dd>{match d.started_at {
+                    Some(ms) => view! { <RelativeTime ms /> }.into_any(),
+                    None => view! { <span class="muted">"Not started"</span> }.into_any(),
+                }}</dd>
+                {d.retry_of_id.map(|other| view! {
+                    <dt>"Runs again"</dt>
+                    <dd><DeploymentLink id=other /></dd>
+                })}
+                {d.superseded_by_id.map(|other| view! {
+                    <dt>"Superseded by"</dt>
+                    <dd><DeploymentLink id=other /></dd>
+                })}
+            </dl>
+        </section>
+        <section class="steps" aria-label="Steps">
+            <div class="section-header">
+                <h2>"Steps"</h2>
+                <span class="muted">{format!("{steps_done} of {step_count} completed")}</span>
+            </div>
+            {if d.steps.is_empty() {
+                view! { <p class="muted">"This pipeline has no steps."</p> }.into_any()
+            } else {
+                let finished = d.is_finished();
+                let deployment_id = d.id;
+                view! {
+                    <ol class="step-list">
+                        {d.steps.into_iter().map(|step| {
+                            let open = Some(step.id) == focus;
+                            view! { <StepItem step open finished deployment_id /> }
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn DeploymentLink(id: DeploymentId) -> impl IntoView {
+    view! { <a href=format!("/deployments/{id}")><code>{id.short()}</code></a> }
+}
+
+/// Branch and commit (linked on GitHub), or the uploaded archive.
+#[component]
+fn Source(d: Deployment) -> impl IntoView {
+    match d.source_kind {
+        SourceKind::Archive => view! {
+            <span>"Archive upload"</span>
+            {d.archive_name.clone().map(|name| view! { <code class="truncate">{name}</code> })}
+        }
+        .into_any(),
+        SourceKind::None => {
+            view! { <span class="muted">"No source: a lifecycle operation"</span> }.into_any()
+        }
+        SourceKind::Git => {
+            let repo_web = d.repository.as_deref().and_then(github_web_url);
+            let commit = d.commit_sha.clone().map(|sha| {
+                let short: String = sha.chars().take(7).collect();
+                match d.commit_url() {
+                    Some(url) => view! { <a href=url target="_blank" rel="noopener noreferrer"><code>{short}</code></a> }.into_any(),
+                    None => view! { <code>{short}</code> }.into_any(),
+                }
+            });
+            view! {
+                {d.branch.clone().map(|b| view! { <code class="branch">{b}</code> })}
+                {commit}
+                {d.repository.clone().map(|repo| match repo_web {
+                    Some(url) => view! { <a class="muted truncate" href=url target="_blank" rel="noopener noreferrer">{repo}</a> }.into_any(),
+                    None => view! { <span class="muted truncate">{repo}</span> }.into_any(),
+                })}
+            }
+            .into_any()
+        }
+    }
+}
+
+#[component]
+fn StepItem(
+    step: DeploymentStep,
+    open: bool,
+    finished: bool,
+    deployment_id: DeploymentId,
+) -> impl IntoView {
+    let took = match (step.started_at, step.finished_at) {
+        (Some(s), Some(f)) => Some(time::duration(f - s)),
+        _ => None,
+    };
+    let status = step.status.as_str();
+    let body = if step.status == StepStatus::Queued {
+        let note = if finished {
+            "Did not run."
+        } else {
+            "Waiting to run."
+        };
+        view! { <p class="muted step-note">{note}</p> }.into_any()
+    } else if step.output.is_empty() && step.output_offset == 0 {
+        view! { <p class="muted step-note">"No output."</p> }.into_any()
+    } else {
+        let html = ansi::to_html(&step.output);
+        let total = step.output_offset as usize + step.output.len();
+        let log_href = format!("/deployments/{deployment_id}/steps/{}/log", step.id);
+        view! {
+            {(step.output_offset > 0).then(|| view! {
+                <p class="log-note">
+                    {format!("Showing the last {} of {}. ", bytes(step.output.len()), bytes(total))}
+                    <a href=log_href.clone() target="_blank">"Open the full log"</a>
+                </p>
+            })}
+            <pre class="log" inner_html=html></pre>
+        }
+        .into_any()
+    };
+    view! {
+        <li class=format!("step step-{status}")>
+            <details open=open>
+                <summary>
+                    <span class="step-order">{step.sort_order}</span>
+                    <span class="step-name">{step.name.clone()}</span>
+                    {step.phase.map(|p| view! { <span class="tag">{p.as_str()}</span> })}
+                    <span class="step-end">
+                        <span class="step-time">{took}</span>
+                        <StatusBadge word=status />
+                    </span>
+                </summary>
+                <div class="step-body">{body}</div>
+            </details>
+        </li>
+    }
+}
+
+/// "512 KB", "10.0 MB".
+fn bytes(n: usize) -> String {
+    if n >= 1024 * 1024 {
+        format!("{:.1} MB", n as f64 / (1024.0 * 1024.0))
+    } else if n >= 1024 {
+        format!("{} KB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
+}

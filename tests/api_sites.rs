@@ -1,0 +1,278 @@
+//! Creating and reading sites through the public API.
+
+mod common;
+
+use common::server::{Server, call, client, sign_up, start_with_test_pipelines};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+
+async fn count(s: &Server, table: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("count");
+    n
+}
+
+/// Waits until the site has no queued or running operation.
+async fn wait_idle(c: &reqwest::Client, s: &Server, site: &str) -> Value {
+    for _ in 0..300 {
+        let (_, body) = call(c, s, "get_site", &[("id", site)]).await;
+        if body["active_deployment"].is_null() && !body["current_deployment"].is_null() {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("site {site} never became idle");
+}
+
+#[tokio::test]
+async fn a_new_site_runs_its_create_pipeline_and_first_deploy_by_itself() {
+    let s = start_with_test_pipelines().await;
+    let c = client();
+    sign_up(&c, &s, "ops@example.com", "Ops").await;
+    let (status, site) = call(
+        &c,
+        &s,
+        "create_site",
+        &[
+            ("name", "  Landing page "),
+            ("repository", "https://github.com/acme/landing"),
+            ("branch", "main"),
+            ("auto_deploy", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{site}");
+    assert_eq!(site["name"], "Landing page");
+    assert_eq!(site["slug"], "landing-page");
+    assert_eq!(site["auto_deploy"], true);
+    let id = site["id"].as_str().expect("id");
+
+    let site = wait_idle(&c, &s, id).await;
+    let current = &site["current_deployment"];
+    assert_eq!(current["type"], "deploy");
+    assert_eq!(current["status"], "completed");
+    assert_eq!(current["trigger_kind"], "site_created");
+    assert_eq!(current["triggered_by"], "Site created");
+    assert_eq!(current["branch"], "main");
+    assert_eq!(current["repository"], "https://github.com/acme/landing");
+
+    let (_, page) = call(&c, &s, "list_deployments", &[("site_id", id)]).await;
+    let types: Vec<&str> = page["deployments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| d["type"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(types, ["deploy", "create_site"], "newest first");
+}
+
+/// A valid create_site form with some fields replaced (`Some`) or left out (`None`).
+fn form(changes: &[(&'static str, Option<String>)]) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        ("name", "Other".to_string()),
+        ("repository", "https://github.com/acme/web".to_string()),
+        ("branch", "main".to_string()),
+    ];
+    for (key, value) in changes {
+        f.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            f.push((key, v.clone()));
+        }
+    }
+    f
+}
+
+#[tokio::test]
+async fn bad_site_input_gets_a_clear_message_and_creates_nothing() {
+    let s = start_with_test_pipelines().await;
+    let c = client();
+    sign_up(&c, &s, "ops@example.com", "Ops").await;
+    let (status, _) = call(
+        &c,
+        &s,
+        "create_site",
+        &[
+            ("name", "Web"),
+            ("repository", "/srv/git/web"),
+            ("branch", "main"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (sites, deployments) = (count(&s, "sites").await, count(&s, "deployments").await);
+
+    let set = |key: &'static str, value: String| form(&[(key, Some(value))]);
+    let without = |key: &'static str| form(&[(key, None)]);
+    type Case = (Vec<(&'static str, String)>, StatusCode, &'static str);
+    let cases: Vec<Case> = vec![
+        (without("name"), StatusCode::BAD_REQUEST, "malformed"),
+        (without("repository"), StatusCode::BAD_REQUEST, "malformed"),
+        (without("branch"), StatusCode::BAD_REQUEST, "malformed"),
+        (
+            set("name", "   ".into()),
+            StatusCode::BAD_REQUEST,
+            "Enter a site name",
+        ),
+        (
+            set("name", "n".repeat(1_000_000)),
+            StatusCode::BAD_REQUEST,
+            "under 100",
+        ),
+        (
+            set("name", "Web".into()),
+            StatusCode::CONFLICT,
+            "already has a site",
+        ),
+        (
+            set("repository", "--upload-pack=/tmp/pwned".into()),
+            StatusCode::BAD_REQUEST,
+            "git URL",
+        ),
+        (
+            set("repository", "/srv/../etc".into()),
+            StatusCode::BAD_REQUEST,
+            "git URL",
+        ),
+        (
+            set("repository", "https://x.com/a b".into()),
+            StatusCode::BAD_REQUEST,
+            "spaces",
+        ),
+        (
+            set("branch", "b".repeat(1_000_000)),
+            StatusCode::BAD_REQUEST,
+            "too long",
+        ),
+        (
+            set("branch", "$(reboot)".into()),
+            StatusCode::BAD_REQUEST,
+            "not a valid branch",
+        ),
+        (
+            set("auto_deploy", "sometimes".into()),
+            StatusCode::BAD_REQUEST,
+            "on or off",
+        ),
+    ];
+    for (form, status, message) in cases {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (got, body) = call(&c, &s, "create_site", &form).await;
+        let shown: Vec<_> = form
+            .iter()
+            .map(|(k, v)| (k, v.chars().take(40).collect::<String>()))
+            .collect();
+        assert_eq!(got, status, "{shown:?}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
+            "{shown:?}: {body}"
+        );
+    }
+    assert_eq!(count(&s, "sites").await, sites);
+    // The first site's own operations may still be running; nothing new was queued.
+    assert_eq!(count(&s, "deployments").await, deployments);
+}
+
+#[tokio::test]
+async fn sites_are_private_to_their_team_and_viewers_cannot_create_them() {
+    let s = start_with_test_pipelines().await;
+    let owner = client();
+    sign_up(&owner, &s, "owner@example.com", "Owners").await;
+    let (_, site) = call(
+        &owner,
+        &s,
+        "create_site",
+        &[
+            ("name", "Shop"),
+            ("repository", "https://github.com/acme/shop"),
+            ("branch", "main"),
+        ],
+    )
+    .await;
+    let site_id = site["id"].as_str().expect("id").to_string();
+
+    let stranger = client();
+    sign_up(&stranger, &s, "stranger@example.com", "Strangers").await;
+    let (status, body) = call(&stranger, &s, "get_site", &[("id", &site_id)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["message"], "Site not found.");
+    let (status, _) = call(&stranger, &s, "get_site", &[("id", "garbage")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = call(&stranger, &s, "list_sites", &[]).await;
+    assert_eq!(list, Value::Array(vec![]));
+    let (_, page) = call(&stranger, &s, "list_deployments", &[]).await;
+    assert_eq!(page["deployments"], Value::Array(vec![]));
+    let (status, _) = call(&stranger, &s, "list_deployments", &[("site_id", &site_id)]).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "filtering by a foreign site shows nothing"
+    );
+
+    call(
+        &owner,
+        &s,
+        "add_member",
+        &[("email", "stranger@example.com"), ("role", "viewer")],
+    )
+    .await;
+    let (_, me) = call(&stranger, &s, "current_session", &[]).await;
+    let team = me["teams"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["role"] == "viewer"))
+        .expect("viewer team")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    call(&stranger, &s, "switch_team", &[("team_id", &team)]).await;
+    let (status, _) = call(&stranger, &s, "get_site", &[("id", &site_id)]).await;
+    assert_eq!(status, StatusCode::OK, "a viewer watches");
+    let before = count(&s, "sites").await;
+    let (status, body) = call(
+        &stranger,
+        &s,
+        "create_site",
+        &[
+            ("name", "Sneaky"),
+            ("repository", "https://github.com/x/y"),
+            ("branch", "main"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(count(&s, "sites").await, before);
+}
+
+#[tokio::test]
+async fn history_filters_refuse_what_they_do_not_know() {
+    let s = start_with_test_pipelines().await;
+    let c = client();
+    sign_up(&c, &s, "ops@example.com", "Ops").await;
+    for (form, message) in [
+        (vec![("status", "exploded")], "Unknown status"),
+        (vec![("pipeline_type", "launch")], "Unknown pipeline type"),
+        (vec![("cursor", "not-a-ulid")], "not a valid"),
+        (vec![("site_id", "../../etc")], "not a valid"),
+    ] {
+        let (status, body) = call(&c, &s, "list_deployments", &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{form:?}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
+            "{body}"
+        );
+    }
+    for name in ["get_deployment", "get_deployment_view"] {
+        let (status, _) = call(&c, &s, name, &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name} without an id");
+        let (status, _) = call(&c, &s, name, &[("id", &"x".repeat(1_000_000))]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{name} with a huge id");
+    }
+}
