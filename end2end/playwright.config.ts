@@ -9,7 +9,7 @@ const dataDir = path.resolve(__dirname, ".data");
 
 export default defineConfig({
   testDir: "./tests",
-  timeout: 30_000,
+  timeout: 45_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
@@ -42,6 +42,7 @@ export default defineConfig({
       FLIGHTDECK_DATA_DIR: dataDir,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: siteRoot,
+      FLIGHTDECK_PIPELINES: path.resolve(__dirname, "pipelines.toml"),
       RUST_LOG: "warn",
     },
   },

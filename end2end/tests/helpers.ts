@@ -32,3 +32,45 @@ export async function signIn(page: Page, email: string, password: string) {
 export async function expectSignedInAs(page: Page, team: string) {
   await expect(page.getByRole("banner")).toContainText(team);
 }
+
+export async function signInDemo(page: Page) {
+  await signIn(page, DEMO.email, DEMO.password);
+  await expect(page).toHaveURL(/\/$/);
+}
+
+/** Reloads until `check` passes: pages update live only from the next issue on. */
+export async function reloadUntil(page: Page, check: () => Promise<void>, timeout = 30_000) {
+  await expect(async () => {
+    await page.reload();
+    await page.locator("body[data-hydrated]").waitFor();
+    await check();
+  }).toPass({ timeout, intervals: [250, 500, 1000] });
+}
+
+/** On a site's page: waits until nothing runs on the site, so Deploy is enabled. */
+export async function waitSiteIdle(page: Page) {
+  await reloadUntil(page, () => expect(page.getByRole("button", { name: "Deploy", exact: true })).toBeEnabled({ timeout: 200 }));
+}
+
+/** Creates a site through the form and waits for its first deploy to finish. */
+export async function createSite(page: Page, name: string) {
+  await open(page, "/sites/new");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Repository").fill(`https://github.com/acme/${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`);
+  await page.getByRole("button", { name: "Create site" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  await waitSiteIdle(page);
+}
+
+/** On a site's page: deploys a branch or commit and lands on the new deployment. */
+export async function deploy(page: Page, ref: string) {
+  await page.getByLabel("Branch or commit").fill(ref);
+  await page.getByRole("button", { name: "Deploy", exact: true }).click();
+  await expect(page).toHaveURL(/\/deployments\/[0-9A-Z]{26}$/);
+  await page.locator("body[data-hydrated]").waitFor();
+}
+
+/** On a deployment's page: the status shown in its header badge. */
+export function statusBadge(page: Page) {
+  return page.locator("header, .page-header").getByTitle(/^status: /).first();
+}

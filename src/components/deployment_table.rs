@@ -57,6 +57,7 @@ fn DeploymentRow(d: Deployment, show_site: bool) -> impl IntoView {
                     <span class="tag">{d.pipeline_type.label()}</span>
                     " "
                     <code>{d.id.short()}</code>
+                    {show_site.then(|| view! { <span class="only-narrow">{format!(" · {}", d.site_name)}</span> })}
                 </div>
             </td>
             {show_site.then(|| view! { <td class="col-site"><a class="site-link" href=site_href>{d.site_name.clone()}</a></td> })}

@@ -134,7 +134,9 @@ fn DeploymentDetail(
                 <dt>"Status"</dt>
                 <dd>
                     <DeploymentBadge deployment=d.clone() />
-                    {d.lifecycle().map(|_| view! { <span class="muted">{format!("status: {}", d.status)}</span> })}
+                    {d.lifecycle()
+                        .filter(|l| l.as_str() != d.status.as_str())
+                        .map(|_| view! { <span class="muted">{format!("status: {}", d.status)}</span> })}
                 </dd>
                 <dt>"Site"</dt>
                 <dd><a href=format!("/sites/{}", d.site_id)>{d.site_name.clone()}</a></dd>

@@ -77,8 +77,9 @@ fn SiteCard(site: Site) -> impl IntoView {
 pub fn CurrentDeployment(site: Site) -> impl IntoView {
     match site.current_deployment {
         Some(d) => view! {
-            <a class="badge-link" href=format!("/deployments/{}", d.id)><DeploymentBadge deployment=d.clone() /></a>
-            <RelativeTime ms=d.finished_at.unwrap_or(d.created_at) />
+            <DeploymentBadge deployment=d.clone() />
+            <a class="truncate" href=format!("/deployments/{}", d.id)>{d.operation_name.clone()}</a>
+            <span class="muted nowrap"><RelativeTime ms=d.finished_at.unwrap_or(d.created_at) /></span>
         }
         .into_any(),
         None => view! { <span class="muted">"Not deployed yet"</span> }.into_any(),

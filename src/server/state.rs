@@ -24,7 +24,8 @@ impl AppState {
     /// The state inside a server function or a server-rendered component.
     pub fn from_context() -> Result<Self, AppError> {
         use_context::<AppState>().ok_or_else(|| {
-            tracing::error!("AppState missing from the Leptos context");
+            let path = use_context::<axum::http::request::Parts>().map(|p| p.uri.to_string());
+            tracing::error!(?path, "AppState missing from the Leptos context");
             AppError::internal()
         })
     }
