@@ -1,8 +1,12 @@
 //! Flightdeck: self-hosted live deployment tracking for teams.
 
+// Leptos views are deeply nested types; hydration's async layout needs room.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod live;
 pub mod model;
 pub mod pages;
 

@@ -74,3 +74,8 @@ export async function deploy(page: Page, ref: string) {
 export function statusBadge(page: Page) {
   return page.locator("header, .page-header").getByTitle(/^status: /).first();
 }
+
+/** The "Live" / "Reconnecting…" indicator in the top bar. */
+export function liveIndicator(page: Page) {
+  return page.getByRole("banner").getByTitle("Changes appear on this page as they happen");
+}

@@ -3,5 +3,6 @@
 
 pub mod auth;
 pub mod deployments;
+pub mod live;
 pub mod sites;
 pub mod teams;

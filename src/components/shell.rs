@@ -1,6 +1,8 @@
 //! The signed-in frame: header with navigation, team switcher, user and sign out.
 
 use crate::api::auth::{SignOut, current_session, switch_team};
+use crate::api::live::live_position;
+use crate::live::{LiveStatus, provide_live};
 use crate::model::{AppError, SessionInfo};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,6 +15,8 @@ pub type SessionResource = Resource<Result<Option<SessionInfo>, AppError>>;
 pub fn AppShell() -> impl IntoView {
     let session: SessionResource = Resource::new(|| (), |_| current_session());
     provide_context(session);
+    let position = Resource::new(|| (), |_| live_position());
+    let live = provide_live(move || position.get().and_then(Result::ok));
     view! {
         <div class="app">
             <header class="topbar">
@@ -27,8 +31,12 @@ pub fn AppShell() -> impl IntoView {
                         <A href="/team">"Team"</A>
                     </nav>
                     <div class="topbar-end">
+                        <LiveIndicator status=live.status />
                         <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
                             {move || Suspend::new(async move {
+                                // Read inside Suspense so the server sends the
+                                // position with the page and the socket resumes from it.
+                                let _ = position.await;
                                 match session.await {
                                     Ok(Some(info)) => view! {
                                         <TeamSwitcher info=info.clone() />
@@ -45,6 +53,27 @@ pub fn AppShell() -> impl IntoView {
                 <Outlet />
             </main>
         </div>
+    }
+}
+
+/// Whether the page is receiving changes as they happen.
+#[component]
+fn LiveIndicator(status: RwSignal<LiveStatus>) -> impl IntoView {
+    let label = move || match status.get() {
+        LiveStatus::Live => "Live",
+        LiveStatus::Connecting => "Connecting…",
+        LiveStatus::Reconnecting => "Reconnecting…",
+    };
+    let class = move || match status.get() {
+        LiveStatus::Live => "live live-on",
+        LiveStatus::Connecting => "live live-connecting",
+        LiveStatus::Reconnecting => "live live-off",
+    };
+    view! {
+        <span class=class aria-live="polite" title="Changes appear on this page as they happen">
+            <span class="live-dot" aria-hidden="true"></span>
+            {label}
+        </span>
     }
 }
 

@@ -6,6 +6,8 @@ use crate::components::shell::SessionResource;
 use crate::components::states::{ErrorState, LoadingRows, NotFoundState};
 use crate::components::status::{DeploymentBadge, StatusBadge};
 use crate::components::time::RelativeTime;
+use crate::live::use_live;
+use crate::model::live::{Appended, LiveMessage, apply_deployment, apply_output, apply_step};
 use crate::model::{
     Deployment, DeploymentId, DeploymentStep, ErrorKind, SourceKind, StepStatus, ansi,
     deployment::github_web_url, time,
@@ -20,9 +22,10 @@ pub fn DeploymentPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let cancel = ServerAction::<CancelDeployment>::new();
     let retry = ServerAction::<RetryDeployment>::new();
+    let live = use_live();
     let deployment = Resource::new(
-        move || (id(), cancel.version().get()),
-        |(id, _)| get_deployment_view(id),
+        move || (id(), cancel.version().get(), live.resync.get()),
+        |(id, ..)| get_deployment_view(id),
     );
     let session = expect_context::<SessionResource>();
     // A retry or redeploy is a new deployment: go and watch it.
@@ -33,7 +36,7 @@ pub fn DeploymentPage() -> impl IntoView {
         }
     });
     view! {
-        <Suspense fallback=|| view! { <LoadingRows rows=4 /> }>
+        <Transition fallback=|| view! { <LoadingRows rows=4 /> }>
             {move || Suspend::new(async move {
                 let can_act = matches!(session.await, Ok(Some(ref s)) if s.team.role.can_trigger());
                 match deployment.await {
@@ -47,10 +50,130 @@ pub fn DeploymentPage() -> impl IntoView {
                         />
                     }.into_any(),
                     Err(error) => view! { <ErrorState error /> }.into_any(),
-                    Ok(d) => view! { <DeploymentDetail d can_act cancel retry /> }.into_any(),
+                    Ok(d) => view! { <LiveDeployment d can_act cancel retry /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// A deployment kept up to date from the live channel: records by their
+/// version, output appended at its offset.
+#[component]
+fn LiveDeployment(
+    d: Deployment,
+    can_act: bool,
+    cancel: ServerAction<CancelDeployment>,
+    retry: ServerAction<RetryDeployment>,
+) -> impl IntoView {
+    let live = use_live();
+    let state = RwSignal::new(d);
+    live.subscribe(move |message| match message {
+        LiveMessage::Deployment { deployment, .. } => {
+            state.maybe_update(|d| apply_deployment(d, deployment));
+        }
+        LiveMessage::Step { step, .. } => {
+            state.maybe_update(|d| apply_step(d, step));
+        }
+        LiveMessage::Output {
+            step_id,
+            offset,
+            text,
+            ..
+        } => {
+            let mut gap = false;
+            state.maybe_update(|d| match apply_output(d, *step_id, *offset, text) {
+                Appended::Yes => true,
+                Appended::Gap => {
+                    gap = true;
+                    false
+                }
+                Appended::AlreadyShown | Appended::NotHere => false,
+            });
+            if gap {
+                live.resync.update(|n| *n += 1);
+            }
+        }
+        _ => {}
+    });
+    // Everything but the output, so appending output re-renders only the log.
+    let summary = Memo::new(move |_| state.with(without_output));
+    let finished = Memo::new(move |_| summary.with(Deployment::is_finished));
+    let focus = Memo::new(move |_| summary.with(Deployment::focus_step));
+    view! {
+        {move || view! { <DeploymentDetail d=summary.get() can_act cancel retry /> }}
+        <section class="steps" aria-label="Steps">
+            <div class="section-header">
+                <h2>"Steps"</h2>
+                <span class="muted">{move || summary.with(|d| {
+                    let done = d.steps.iter().filter(|s| s.status == StepStatus::Completed).count();
+                    format!("{done} of {} completed", d.steps.len())
+                })}</span>
+            </div>
+            {move || summary.with(|d| d.steps.is_empty()).then(|| view! { <p class="muted">"This pipeline has no steps."</p> })}
+            <ol class="step-list">
+                <For
+                    each=move || summary.with(|d| d.steps.clone())
+                    key=|s| (s.id, s.version)
+                    let:step
+                >
+                    {
+                        let open = focus.get_untracked() == Some(step.id);
+                        view! { <StepItem step open finished state /> }
+                    }
+                </For>
+            </ol>
+        </section>
+    }
+}
+
+/// A copy of a deployment without its steps' output.
+fn without_output(d: &Deployment) -> Deployment {
+    let steps = d
+        .steps
+        .iter()
+        .map(|s| DeploymentStep {
+            id: s.id,
+            deployment_id: s.deployment_id,
+            name: s.name.clone(),
+            phase: s.phase,
+            status: s.status,
+            sort_order: s.sort_order,
+            output: String::new(),
+            output_offset: s.output_offset,
+            version: s.version,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+        })
+        .collect();
+    Deployment {
+        id: d.id,
+        team_id: d.team_id,
+        site_id: d.site_id,
+        site_name: d.site_name.clone(),
+        user_id: d.user_id,
+        pipeline_type: d.pipeline_type,
+        status: d.status,
+        operation_name: d.operation_name.clone(),
+        meta: d.meta.clone(),
+        source_kind: d.source_kind,
+        branch: d.branch.clone(),
+        commit_sha: d.commit_sha.clone(),
+        repository: d.repository.clone(),
+        archive_name: d.archive_name.clone(),
+        trigger_kind: d.trigger_kind,
+        triggered_by: d.triggered_by.clone(),
+        pr_number: d.pr_number,
+        error_message: d.error_message.clone(),
+        preview_url: d.preview_url.clone(),
+        retry_of_id: d.retry_of_id,
+        superseded_by_id: d.superseded_by_id,
+        version: d.version,
+        created_at: d.created_at,
+        started_at: d.started_at,
+        finished_at: d.finished_at,
+        is_current: d.is_current,
+        steps,
     }
 }
 
@@ -69,13 +192,6 @@ fn DeploymentDetail(
             .or_else(|| failed(retry.value().get().map(|r| r.map(|_| ()))))
     };
     let busy = move || cancel.pending().get() || retry.pending().get();
-    let focus = d.focus_step();
-    let steps_done = d
-        .steps
-        .iter()
-        .filter(|s| s.status == StepStatus::Completed)
-        .count();
-    let step_count = d.steps.len();
     view! {
         <Title text=d.operation_name.clone() />
         <nav class="breadcrumb" aria-label="Breadcrumb">
@@ -170,26 +286,6 @@ fn DeploymentDetail(
                 })}
             </dl>
         </section>
-        <section class="steps" aria-label="Steps">
-            <div class="section-header">
-                <h2>"Steps"</h2>
-                <span class="muted">{format!("{steps_done} of {step_count} completed")}</span>
-            </div>
-            {if d.steps.is_empty() {
-                view! { <p class="muted">"This pipeline has no steps."</p> }.into_any()
-            } else {
-                let finished = d.is_finished();
-                let deployment_id = d.id;
-                view! {
-                    <ol class="step-list">
-                        {d.steps.into_iter().map(|step| {
-                            let open = Some(step.id) == focus;
-                            view! { <StepItem step open finished deployment_id /> }
-                        }).collect_view()}
-                    </ol>
-                }.into_any()
-            }}
-        </section>
     }
 }
 
@@ -232,39 +328,62 @@ fn Source(d: Deployment) -> impl IntoView {
     }
 }
 
+/// One step: its state, and its output as a terminal shows it, following
+/// new output unless the reader scrolled up.
 #[component]
 fn StepItem(
     step: DeploymentStep,
     open: bool,
-    finished: bool,
-    deployment_id: DeploymentId,
+    finished: Memo<bool>,
+    state: RwSignal<Deployment>,
 ) -> impl IntoView {
     let took = match (step.started_at, step.finished_at) {
         (Some(s), Some(f)) => Some(time::duration(f - s)),
         _ => None,
     };
     let status = step.status.as_str();
+    let step_id = step.id;
+    let deployment_id = step.deployment_id;
+    let output = Memo::new(move |_| {
+        state.with(|d| {
+            d.steps
+                .iter()
+                .find(|s| s.id == step_id)
+                .map(|s| (s.output_offset, s.output.clone()))
+                .unwrap_or_default()
+        })
+    });
     let body = if step.status == StepStatus::Queued {
-        let note = if finished {
-            "Did not run."
-        } else {
-            "Waiting to run."
+        let note = move || {
+            if finished.get() {
+                "Did not run."
+            } else {
+                "Waiting to run."
+            }
         };
         view! { <p class="muted step-note">{note}</p> }.into_any()
-    } else if step.output.is_empty() && step.output_offset == 0 {
+    } else if step.status.is_finished()
+        && output.with_untracked(|(offset, text)| *offset == 0 && text.is_empty())
+    {
         view! { <p class="muted step-note">"No output."</p> }.into_any()
     } else {
-        let html = ansi::to_html(&step.output);
-        let total = step.output_offset as usize + step.output.len();
-        let log_href = format!("/deployments/{deployment_id}/steps/{}/log", step.id);
+        let log_href = format!("/deployments/{deployment_id}/steps/{step_id}/log");
+        let pre = NodeRef::<leptos::html::Pre>::new();
+        let follow = StoredValue::new(true);
+        follow_output(pre, follow, output);
         view! {
-            {(step.output_offset > 0).then(|| view! {
-                <p class="log-note">
-                    {format!("Showing the last {} of {}. ", bytes(step.output.len()), bytes(total))}
-                    <a href=log_href.clone() target="_blank">"Open the full log"</a>
-                </p>
-            })}
-            <pre class="log" inner_html=html></pre>
+            {move || output.with(|(offset, text)| (*offset > 0).then(|| {
+                let note = format!("Showing the last {} of {}. ", bytes(text.len()), bytes(*offset as usize + text.len()));
+                view! {
+                    <p class="log-note">{note}<a href=log_href.clone() target="_blank">"Open the full log"</a></p>
+                }
+            }))}
+            <pre
+                class="log"
+                node_ref=pre
+                on:scroll=move |_| remember_follow(pre, follow)
+                inner_html=move || output.with(|(_, text)| ansi::to_html(text))
+            ></pre>
         }
         .into_any()
     };
@@ -284,6 +403,35 @@ fn StepItem(
             </details>
         </li>
     }
+}
+
+/// Keeps a log scrolled to its end as output arrives, while `follow` holds.
+fn follow_output(
+    pre: NodeRef<leptos::html::Pre>,
+    follow: StoredValue<bool>,
+    output: Memo<(i64, String)>,
+) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        output.track();
+        if follow.get_value()
+            && let Some(el) = pre.get_untracked()
+        {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (pre, follow, output);
+}
+
+/// A reader who scrolls up stops the log from following; back at the end, it follows again.
+fn remember_follow(pre: NodeRef<leptos::html::Pre>, follow: StoredValue<bool>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = pre.get_untracked() {
+        follow.set_value(el.scroll_top() + el.client_height() >= el.scroll_height() - 24);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (pre, follow);
 }
 
 /// "512 KB", "10.0 MB".

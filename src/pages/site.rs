@@ -2,13 +2,15 @@
 
 use crate::api::deployments::{TriggerDeployment, list_deployments};
 use crate::api::sites::get_site;
-use crate::components::deployment_table::DeploymentTable;
+use crate::components::deployment_table::{Accepts, DeploymentTable};
 use crate::components::filters::{DeploymentFilters, Pager};
 use crate::components::shell::SessionResource;
 use crate::components::states::{EmptyState, ErrorState, LoadingRows, NotFoundState};
 use crate::components::status::SiteStateBadge;
 use crate::components::time::RelativeTime;
-use crate::model::{ErrorKind, Site, SiteState};
+use crate::live::use_live;
+use crate::model::live::LiveMessage;
+use crate::model::{DeploymentStatus, ErrorKind, PipelineType, Site, SiteState};
 use crate::pages::sites::{ActiveOperation, CurrentDeployment};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,18 +20,36 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 pub fn SitePage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
+    let live = use_live();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let trigger = ServerAction::<TriggerDeployment>::new();
+    // Any change to one of the site's deployments may change what it
+    // serves, whether it is busy and what its buttons allow.
+    let refresh = RwSignal::new(0u64);
+    live.subscribe(move |message| {
+        if let LiveMessage::Deployment { deployment, .. } = message
+            && deployment.site_id.to_string() == id()
+        {
+            refresh.update(|n| *n += 1);
+        }
+    });
     let site = Resource::new(
-        move || (id(), trigger.version().get()),
-        |(id, _)| get_site(id),
+        move || {
+            (
+                id(),
+                trigger.version().get(),
+                refresh.get(),
+                live.resync.get(),
+            )
+        },
+        |(id, ..)| get_site(id),
     );
     let history_params = move || {
         let (status, kind, cursor) = query.with(|q| {
             let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
             (get("status"), get("type"), get("cursor"))
         });
-        (id(), status, kind, cursor, trigger.version().get())
+        (id(), status, kind, cursor, live.resync.get())
     };
     let history = Resource::new(history_params, |(id, status, kind, cursor, _)| {
         list_deployments(Some(id), status, kind, cursor)
@@ -43,7 +63,7 @@ pub fn SitePage() -> impl IntoView {
         }
     });
     view! {
-        <Suspense fallback=|| view! { <LoadingRows rows=4 /> }>
+        <Transition fallback=|| view! { <LoadingRows rows=4 /> }>
             {move || Suspend::new(async move {
                 let can_act = matches!(session.await, Ok(Some(ref s)) if s.team.role.can_trigger());
                 let site = match site.await {
@@ -58,18 +78,6 @@ pub fn SitePage() -> impl IntoView {
                     }.into_any(),
                     Err(error) => return view! { <ErrorState error /> }.into_any(),
                     Ok(site) => site,
-                };
-                let path = format!("/sites/{}", site.id);
-                let at_start = query.with(|q| q.get("cursor").is_none());
-                let history = match history.await {
-                    Err(error) => view! { <ErrorState error /> }.into_any(),
-                    Ok(page) if page.deployments.is_empty() => view! {
-                        <EmptyState title="No deployments here" body="Nothing of this site matches. Deploy it, or clear the filters." />
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <DeploymentTable deployments=page.deployments show_site=false />
-                        <Pager path=path.clone() older=page.next_cursor.map(|c| c.to_string()) at_start />
-                    }.into_any(),
                 };
                 view! {
                     <SiteHeader site=site.clone() can_act trigger />
@@ -89,16 +97,45 @@ pub fn SitePage() -> impl IntoView {
                             <dd><RelativeTime ms=site.created_at /></dd>
                         </dl>
                     </section>
+                }.into_any()
+            })}
+        </Transition>
+        <Transition fallback=|| view! { <LoadingRows rows=4 /> }>
+            {move || Suspend::new(async move {
+                let path = format!("/sites/{}", id());
+                let (_, status, kind, cursor, _) = history_params();
+                let accepts = Accepts {
+                    first_page: cursor.is_none(),
+                    site_id: id().parse().ok(),
+                    status: status.as_deref().and_then(DeploymentStatus::parse),
+                    pipeline_type: kind.as_deref().and_then(PipelineType::parse),
+                };
+                let table = match history.await {
+                    // The site block above says what is wrong.
+                    Err(_) => return ().into_any(),
+                    Ok(page) => view! {
+                        <DeploymentTable
+                            deployments=page.deployments
+                            show_site=false
+                            accepts
+                            empty=|| view! {
+                                <EmptyState title="No deployments here" body="Nothing of this site matches. Deploy it, or clear the filters." />
+                            }
+                        />
+                        <Pager path=path.clone() older=page.next_cursor.map(|c| c.to_string()) at_start=cursor.is_none() />
+                    }.into_any(),
+                };
+                view! {
                     <section class="history" aria-label="History">
                         <div class="section-header">
                             <h2>"History"</h2>
                         </div>
                         <DeploymentFilters path=path.clone() />
-                        {history}
+                        {table}
                     </section>
                 }.into_any()
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

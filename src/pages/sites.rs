@@ -5,17 +5,27 @@ use crate::components::shell::SessionResource;
 use crate::components::states::{EmptyState, ErrorState, LoadingRows};
 use crate::components::status::{DeploymentBadge, SiteStateBadge};
 use crate::components::time::RelativeTime;
+use crate::live::use_live;
 use crate::model::Site;
+use crate::model::live::LiveMessage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn SitesPage() -> impl IntoView {
-    let sites = Resource::new(|| (), |_| list_sites());
+    let live = use_live();
+    // Any deployment change may change what a site serves or runs.
+    let refresh = RwSignal::new(0u64);
+    live.subscribe(move |message| {
+        if matches!(message, LiveMessage::Deployment { .. }) {
+            refresh.update(|n| *n += 1);
+        }
+    });
+    let sites = Resource::new(move || (refresh.get(), live.resync.get()), |_| list_sites());
     let session = expect_context::<SessionResource>();
     view! {
         <Title text="Sites" />
-        <Suspense fallback=|| view! { <LoadingRows rows=3 /> }>
+        <Transition fallback=|| view! { <LoadingRows rows=3 /> }>
             {move || Suspend::new(async move {
                 let can_act = matches!(session.await, Ok(Some(ref s)) if s.team.role.can_trigger());
                 let header = view! {
@@ -45,7 +55,7 @@ pub fn SitesPage() -> impl IntoView {
                 };
                 view! { {header} {body} }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -23,6 +23,9 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Woken after a transaction that wrote change events commits, so this
+    /// instance publishes them at once instead of at the next poll.
+    pub events_written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Db {
@@ -70,7 +73,11 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| format!("cannot apply migrations: {e}"))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            events_written: Default::default(),
+        })
     }
 }
 

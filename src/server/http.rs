@@ -28,7 +28,7 @@ fn is_page(path: &str) -> bool {
 pub async fn page_guard(
     State(state): State<AppState>,
     session: Session,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
@@ -43,8 +43,17 @@ pub async fn page_guard(
     if signed_in && public {
         return Redirect::to("/").into_response();
     }
+    // Read before the page reads any data, so the page's live channel
+    // resumes from here and nothing committed in between is missed.
+    request
+        .extensions_mut()
+        .insert(StreamPosition(state.events.position()));
     next.run(request).await
 }
+
+/// The live channel's position when a page request arrived.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamPosition(pub i64);
 
 /// Refuses a state-changing request that a browser sent from another origin
 /// (login CSRF, or a preview page calling the API with the team's cookie).
@@ -84,7 +93,7 @@ pub async fn same_origin_writes(
 
 /// Whether `origin` is the dashboard's: its public URL when configured,
 /// otherwise the host the request was sent to.
-fn is_own_origin(
+pub(crate) fn is_own_origin(
     origin: &str,
     host: Option<&header::HeaderValue>,
     public_url: Option<&str>,

@@ -10,6 +10,7 @@ pub mod deployments;
 pub mod engine;
 pub mod events;
 pub mod http;
+pub mod live;
 pub mod session_store;
 pub mod sites;
 pub mod state;
@@ -135,6 +136,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let router = Router::new()
+        .route("/ws", axum::routing::get(live::handler))
         .route(
             "/deployments/{deployment_id}/steps/{step_id}/log",
             axum::routing::get(http::step_log),

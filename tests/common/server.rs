@@ -73,11 +73,18 @@ async fn start_in(dir: tempfile::TempDir, extra: &[String]) -> Server {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
+    client_with_jar().0
+}
+
+/// A client and its cookie jar, to hand the session cookie to a WebSocket.
+pub fn client_with_jar() -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Jar>) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("client")
+        .expect("client");
+    (client, jar)
 }
 
 pub async fn call(

@@ -151,7 +151,7 @@ impl Engine {
                     change,
                 )
                 .await?;
-                tx.commit().await?;
+                store::commit(db, tx).await?;
                 if moved {
                     return Ok(());
                 }
@@ -242,7 +242,7 @@ impl Engine {
             .await
             {
                 Ok(true) => {
-                    tx.commit().await?;
+                    store::commit(db, tx).await?;
                     return Ok(Some(c));
                 }
                 Ok(false) => continue,
@@ -324,7 +324,7 @@ impl Engine {
                 StepStatus::Running,
             )
             .await?;
-            tx.commit().await?;
+            store::commit(db, tx).await?;
 
             let mut env = base_env.clone();
             env.push(("FLIGHTDECK_STEP_NAME".into(), name.clone()));
@@ -373,7 +373,7 @@ impl Engine {
             };
             let mut tx = db.pool.begin().await?;
             store::transition_step(db, &mut tx, step_id, StepStatus::Running, step_status).await?;
-            tx.commit().await?;
+            store::commit(db, tx).await?;
             if let Some(end) = end {
                 return Ok(end);
             }
@@ -547,7 +547,7 @@ async fn finish(
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await
+    store::commit(db, tx).await
 }
 
 /// A deploy that completed becomes its site's current one; the previous
@@ -682,7 +682,7 @@ pub async fn recover(db: &Db) -> Result<u64, AppError> {
             )
             .await?;
         }
-        tx.commit().await?;
+        store::commit(db, tx).await?;
         n += 1;
     }
     if n > 0 {

@@ -95,6 +95,13 @@ pub async fn transition_step(
     Ok(true)
 }
 
+/// Commits a transaction that wrote change events and wakes the publisher.
+pub async fn commit(db: &Db, tx: Tx) -> Result<(), sqlx::Error> {
+    tx.commit().await?;
+    db.events_written.notify_one();
+    Ok(())
+}
+
 /// Appends output to a step and records it as an `output` event with its byte offset.
 pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
@@ -119,7 +126,8 @@ pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), s
     .fetch_one(&mut *tx)
     .await?;
     let offset = total - text.len() as i64;
-    let payload = json!({ "step_id": step_id, "offset": offset, "text": text }).to_string();
+    let payload =
+        json!({ "type": "output", "step_id": step_id, "offset": offset, "text": text }).to_string();
     insert_event(
         db,
         &mut tx,
@@ -129,7 +137,7 @@ pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), s
         &payload,
     )
     .await?;
-    tx.commit().await
+    commit(db, tx).await
 }
 
 /// Writes a `deployment` event with the record as it now is (steps without output).

@@ -155,6 +155,6 @@ pub async fn trigger(
         .await?;
     }
     store::emit_deployment(db, &mut tx, id).await?;
-    tx.commit().await?;
+    store::commit(db, tx).await?;
     Ok(id)
 }

@@ -1,0 +1,279 @@
+//! The page's end of the live channel: one WebSocket per page, opened by
+//! the app shell, reconnecting forever with exponential backoff and jitter.
+//! Pages register listeners for the messages they care about and refetch
+//! their data when told to resync (a `reset`, or a connection that could
+//! not resume from a known position).
+
+use crate::model::live::LiveMessage;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// What the connection indicator shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveStatus {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+type Listener = Arc<dyn Fn(&LiveMessage) + Send + Sync>;
+
+/// The live channel as pages see it; `Copy`, provided by the app shell.
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub status: RwSignal<LiveStatus>,
+    /// Bumped when pages must refetch to show exactly the server's state.
+    pub resync: RwSignal<u64>,
+    listeners: StoredValue<Vec<(u64, Listener)>>,
+    next_id: StoredValue<u64>,
+}
+
+impl Live {
+    fn new() -> Self {
+        Self {
+            status: RwSignal::new(LiveStatus::Connecting),
+            resync: RwSignal::new(0),
+            listeners: StoredValue::new(Vec::new()),
+            next_id: StoredValue::new(0),
+        }
+    }
+
+    /// Calls `f` with every record message while the calling component
+    /// lives. On the server, where nothing streams, it does nothing.
+    pub fn subscribe(&self, f: impl Fn(&LiveMessage) + Send + Sync + 'static) {
+        if cfg!(not(feature = "hydrate")) {
+            return;
+        }
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        self.listeners.update_value(|l| l.push((id, Arc::new(f))));
+        let listeners = self.listeners;
+        on_cleanup(move || {
+            listeners.try_update_value(|l| l.retain(|(i, _)| *i != id));
+        });
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn dispatch(&self, message: &LiveMessage) {
+        // Listeners may subscribe or unsubscribe while handling a message.
+        let listeners: Vec<Listener> = self
+            .listeners
+            .with_value(|l| l.iter().map(|(_, f)| f.clone()).collect());
+        for f in listeners {
+            f(message);
+        }
+    }
+}
+
+/// The live channel of the current page.
+pub fn use_live() -> Live {
+    use_context::<Live>().unwrap_or_else(Live::new)
+}
+
+/// Creates the page's live channel; `position` is where the server-rendered
+/// data stands, so the first connection resumes from there and misses nothing.
+pub fn provide_live(position: impl Fn() -> Option<i64> + 'static) -> Live {
+    let live = Live::new();
+    provide_context(live);
+    #[cfg(feature = "hydrate")]
+    {
+        let started = StoredValue::new(false);
+        Effect::new(move |_| {
+            if let Some(p) = position()
+                && !started.get_value()
+            {
+                started.set_value(true);
+                socket::start(live, Some(p));
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = position;
+    live
+}
+
+#[cfg(feature = "hydrate")]
+mod socket {
+    use super::{Live, LiveStatus};
+    use crate::model::live::LiveMessage;
+    use leptos::prelude::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+    /// No message for this long (the server sends a heartbeat every 20 s)
+    /// means the connection is dead even if the browser has not noticed.
+    const SILENCE: Duration = Duration::from_secs(45);
+    const FIRST_RETRY_MS: f64 = 500.0;
+    const MAX_RETRY_MS: f64 = 30_000.0;
+
+    struct Conn {
+        live: Live,
+        /// The last position seen; `None` after a reset.
+        position: Option<i64>,
+        attempts: u32,
+        socket: Option<WebSocket>,
+        on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+        on_close: Option<Closure<dyn FnMut(CloseEvent)>>,
+        watchdog: Option<TimeoutHandle>,
+    }
+
+    thread_local! {
+        /// The page's one connection; the socket's handlers hold it weakly.
+        static CONNECTION: RefCell<Option<Rc<RefCell<Conn>>>> = const { RefCell::new(None) };
+    }
+
+    pub fn start(live: Live, position: Option<i64>) {
+        let conn = Rc::new(RefCell::new(Conn {
+            live,
+            position,
+            attempts: 0,
+            socket: None,
+            on_message: None,
+            on_close: None,
+            watchdog: None,
+        }));
+        CONNECTION.with(|c| *c.borrow_mut() = Some(conn.clone()));
+        connect(&conn);
+    }
+
+    fn url(position: Option<i64>) -> Option<String> {
+        let location = window().location();
+        let scheme = if location.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
+        let host = location.host().ok()?;
+        Some(match position {
+            Some(p) => format!("{scheme}://{host}/ws?after={p}"),
+            None => format!("{scheme}://{host}/ws"),
+        })
+    }
+
+    fn connect(conn: &Rc<RefCell<Conn>>) {
+        let position = conn.borrow().position;
+        let Some(socket) = url(position).and_then(|u| WebSocket::new(&u).ok()) else {
+            retry(conn);
+            return;
+        };
+        let on_message = {
+            let conn = Rc::downgrade(conn);
+            Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+                if let (Some(conn), Some(text)) = (conn.upgrade(), ev.data().as_string()) {
+                    received(&conn, &text);
+                }
+            })
+        };
+        let on_close = {
+            let conn = Rc::downgrade(conn);
+            Closure::<dyn FnMut(CloseEvent)>::new(move |_| {
+                if let Some(conn) = conn.upgrade() {
+                    retry(&conn);
+                }
+            })
+        };
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let mut c = conn.borrow_mut();
+        c.socket = Some(socket);
+        c.on_message = Some(on_message);
+        c.on_close = Some(on_close);
+        drop(c);
+        arm_watchdog(conn);
+    }
+
+    fn received(conn: &Rc<RefCell<Conn>>, text: &str) {
+        arm_watchdog(conn);
+        let message = match serde_json::from_str::<LiveMessage>(text) {
+            Ok(message) => message,
+            Err(e) => {
+                leptos::logging::warn!("live channel: unreadable message ({e})");
+                return;
+            }
+        };
+        let live = conn.borrow().live;
+        match &message {
+            LiveMessage::Hello { position } => {
+                let resumed = conn.borrow().position.is_some();
+                {
+                    let mut c = conn.borrow_mut();
+                    c.position = Some(*position);
+                    c.attempts = 0;
+                }
+                live.status.set(LiveStatus::Live);
+                if !resumed {
+                    // Nothing to resume from: what the page shows may be stale.
+                    live.resync.update(|n| *n += 1);
+                }
+            }
+            LiveMessage::Reset { .. } => {
+                conn.borrow_mut().position = None;
+                live.resync.update(|n| *n += 1);
+                // The server closes the socket; the reconnect starts afresh.
+            }
+            other => {
+                conn.borrow_mut().position = Some(other.position());
+                if !matches!(other, LiveMessage::Heartbeat { .. }) {
+                    live.dispatch(other);
+                }
+            }
+        }
+    }
+
+    fn arm_watchdog(conn: &Rc<RefCell<Conn>>) {
+        if let Some(old) = conn.borrow_mut().watchdog.take() {
+            old.clear();
+        }
+        let weak = Rc::downgrade(conn);
+        let handle = set_timeout_with_handle(
+            move || {
+                if let Some(conn) = weak.upgrade() {
+                    // Closing fires onclose, which schedules the reconnect.
+                    if let Some(socket) = conn.borrow().socket.as_ref() {
+                        let _ = socket.close();
+                    }
+                }
+            },
+            SILENCE,
+        )
+        .ok();
+        conn.borrow_mut().watchdog = handle;
+    }
+
+    /// Drops the old socket and tries again after a growing, jittered delay.
+    fn retry(conn: &Rc<RefCell<Conn>>) {
+        let delay = {
+            let mut c = conn.borrow_mut();
+            if let Some(old) = c.socket.take() {
+                old.set_onmessage(None);
+                old.set_onclose(None);
+                let _ = old.close();
+            }
+            if let Some(w) = c.watchdog.take() {
+                w.clear();
+            }
+            // The handlers are unhooked above, so they can go now.
+            c.on_message = None;
+            c.on_close = None;
+            let base = (FIRST_RETRY_MS * 2f64.powi(c.attempts.min(16) as i32)).min(MAX_RETRY_MS);
+            c.attempts += 1;
+            // Full jitter between half and all of the delay, so a restarted
+            // server is not hit by every page at the same instant.
+            base * (0.5 + js_sys::Math::random() / 2.0)
+        };
+        conn.borrow().live.status.set(LiveStatus::Reconnecting);
+        let weak = Rc::downgrade(conn);
+        set_timeout(
+            move || {
+                if let Some(conn) = weak.upgrade() {
+                    connect(&conn);
+                }
+            },
+            Duration::from_millis(delay as u64),
+        );
+    }
+}

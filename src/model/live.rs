@@ -1,0 +1,296 @@
+//! The live channel's messages and how a page folds them into what it
+//! shows. Pure, so the rules (newer versions win, output appends at its
+//! offset) are unit-tested here and shared by every page.
+
+use super::deployment::{Deployment, DeploymentStep};
+use super::ids::StepId;
+use serde::{Deserialize, Serialize};
+
+/// One message from `/ws`. Every one carries the stream `position` it
+/// brings the page up to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveMessage {
+    /// First message of a connection: the position the stream continues from.
+    Hello { position: i64 },
+    /// Sent on an idle connection, so both ends know it is alive.
+    Heartbeat { position: i64 },
+    /// The page cannot be brought up to date by messages: refetch, then
+    /// reconnect without a position.
+    Reset {
+        position: i64,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A deployment changed; its steps come without output.
+    Deployment {
+        position: i64,
+        deployment: Box<Deployment>,
+    },
+    /// A step changed; without its output.
+    Step { position: i64, step: DeploymentStep },
+    /// Output appended to a step: `text` starts at byte `offset`.
+    Output {
+        position: i64,
+        step_id: StepId,
+        offset: i64,
+        text: String,
+    },
+}
+
+impl LiveMessage {
+    pub fn position(&self) -> i64 {
+        match self {
+            Self::Hello { position }
+            | Self::Heartbeat { position }
+            | Self::Reset { position, .. }
+            | Self::Deployment { position, .. }
+            | Self::Step { position, .. }
+            | Self::Output { position, .. } => *position,
+        }
+    }
+}
+
+/// A step as the page knows it, updated from a step record without output:
+/// a newer version replaces the state, the output stays.
+fn merge_step(known: &mut DeploymentStep, incoming: &DeploymentStep) {
+    if incoming.version > known.version {
+        let output = std::mem::take(&mut known.output);
+        let offset = known.output_offset;
+        *known = incoming.clone();
+        known.output = output;
+        known.output_offset = offset;
+    }
+}
+
+/// Folds a newer record of the same deployment into the one shown,
+/// keeping the output the page already has. Returns whether anything changed.
+pub fn apply_deployment(known: &mut Deployment, incoming: &Deployment) -> bool {
+    if incoming.id != known.id {
+        return false;
+    }
+    let mut changed = false;
+    if incoming.version > known.version {
+        let steps = std::mem::take(&mut known.steps);
+        *known = incoming.clone();
+        known.steps = steps;
+        changed = true;
+    }
+    for step in &incoming.steps {
+        changed |= apply_step(known, step);
+    }
+    changed
+}
+
+/// Folds a step record into its deployment. Returns whether it changed.
+pub fn apply_step(known: &mut Deployment, step: &DeploymentStep) -> bool {
+    if step.deployment_id != known.id {
+        return false;
+    }
+    match known.steps.iter_mut().find(|s| s.id == step.id) {
+        Some(s) if step.version > s.version => {
+            merge_step(s, step);
+            true
+        }
+        Some(_) => false,
+        None => {
+            known.steps.push(step.clone());
+            known.steps.sort_by_key(|s| s.sort_order);
+            true
+        }
+    }
+}
+
+/// What appending output to a shown step did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// New text was added at the end.
+    Yes,
+    /// The page already had it (a replay overlapping the page's data).
+    AlreadyShown,
+    /// Text before it is missing: the page must refetch.
+    Gap,
+    /// Not a step of this deployment.
+    NotHere,
+}
+
+/// Appends `text`, which starts at byte `offset` of the step's whole output.
+pub fn apply_output(known: &mut Deployment, step_id: StepId, offset: i64, text: &str) -> Appended {
+    let Some(step) = known.steps.iter_mut().find(|s| s.id == step_id) else {
+        return Appended::NotHere;
+    };
+    let end = step.output_offset + step.output.len() as i64;
+    let text_end = offset + text.len() as i64;
+    if offset > end {
+        return Appended::Gap;
+    }
+    if text_end <= end {
+        return Appended::AlreadyShown;
+    }
+    let skip = (end - offset) as usize;
+    match text.get(skip..) {
+        Some(rest) => {
+            step.output.push_str(rest);
+            Appended::Yes
+        }
+        // The overlap ends inside a character: only a refetch can say what is right.
+        None => Appended::Gap,
+    }
+}
+
+/// Folds a deployment into a history list, newest first: a known one is
+/// replaced when newer; an unknown one is added when `accept` says it
+/// belongs on this page. Returns whether the list changed.
+pub fn merge_into_list(
+    list: &mut Vec<Deployment>,
+    incoming: &Deployment,
+    accept: impl Fn(&Deployment) -> bool,
+) -> bool {
+    if let Some(known) = list.iter_mut().find(|d| d.id == incoming.id) {
+        return apply_deployment(known, incoming);
+    }
+    if !accept(incoming) {
+        return false;
+    }
+    let at = list
+        .iter()
+        .position(|d| d.id < incoming.id)
+        .unwrap_or(list.len());
+    list.insert(at, incoming.clone());
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ids::{DeploymentId, SiteId, TeamId};
+    use crate::model::{DeploymentStatus, PipelineType, SourceKind, StepStatus, TriggerKind};
+    use ulid::Ulid;
+
+    fn deployment(n: u64, version: i64) -> Deployment {
+        let id = DeploymentId(Ulid::from_parts(n, 1));
+        Deployment {
+            id,
+            team_id: TeamId(Ulid::from_parts(1, 1)),
+            site_id: SiteId(Ulid::from_parts(1, 2)),
+            site_name: "Web".into(),
+            user_id: None,
+            pipeline_type: PipelineType::Deploy,
+            status: DeploymentStatus::Running,
+            operation_name: "Deploy main".into(),
+            meta: serde_json::json!({}),
+            source_kind: SourceKind::Git,
+            branch: Some("main".into()),
+            commit_sha: None,
+            repository: None,
+            archive_name: None,
+            trigger_kind: TriggerKind::Manual,
+            triggered_by: "Ada".into(),
+            pr_number: None,
+            error_message: None,
+            preview_url: None,
+            retry_of_id: None,
+            superseded_by_id: None,
+            version,
+            created_at: 0,
+            started_at: None,
+            finished_at: None,
+            is_current: false,
+            steps: vec![step(id, 1, 1, "")],
+        }
+    }
+
+    fn step(deployment_id: DeploymentId, n: u64, version: i64, output: &str) -> DeploymentStep {
+        DeploymentStep {
+            id: StepId(Ulid::from_parts(n, 9)),
+            deployment_id,
+            name: "Build".into(),
+            phase: None,
+            status: StepStatus::Running,
+            sort_order: n as i64,
+            output: output.into(),
+            output_offset: 0,
+            version,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn an_older_version_never_overwrites_a_newer_state() {
+        let mut shown = deployment(5, 3);
+        shown.status = DeploymentStatus::Completed;
+        let mut stale = deployment(5, 2);
+        stale.status = DeploymentStatus::Running;
+        assert!(!apply_deployment(&mut shown, &stale));
+        assert_eq!(shown.status, DeploymentStatus::Completed);
+        let mut newer = deployment(5, 4);
+        newer.status = DeploymentStatus::Superseded;
+        assert!(apply_deployment(&mut shown, &newer));
+        assert_eq!(shown.status, DeploymentStatus::Superseded);
+    }
+
+    #[test]
+    fn a_deployment_record_keeps_the_output_the_page_has() {
+        let mut shown = deployment(5, 1);
+        shown.steps[0].output = "compiling\n".into();
+        let mut newer = deployment(5, 2);
+        newer.steps[0].version = 2;
+        newer.steps[0].status = StepStatus::Completed;
+        apply_deployment(&mut shown, &newer);
+        assert_eq!(shown.steps[0].status, StepStatus::Completed);
+        assert_eq!(shown.steps[0].output, "compiling\n");
+    }
+
+    #[test]
+    fn output_appends_at_its_offset_once() {
+        let mut shown = deployment(5, 1);
+        let id = shown.steps[0].id;
+        assert_eq!(apply_output(&mut shown, id, 0, "one\n"), Appended::Yes);
+        assert_eq!(
+            apply_output(&mut shown, id, 0, "one\n"),
+            Appended::AlreadyShown
+        );
+        assert_eq!(apply_output(&mut shown, id, 2, "e\ntwo\n"), Appended::Yes);
+        assert_eq!(shown.steps[0].output, "one\ntwo\n");
+        assert_eq!(apply_output(&mut shown, id, 20, "later\n"), Appended::Gap);
+        assert_eq!(
+            apply_output(&mut shown, StepId(Ulid::from_parts(77, 7)), 0, "x"),
+            Appended::NotHere
+        );
+        // A page showing only a log's tail appends after the tail.
+        shown.steps[0].output_offset = 1000;
+        shown.steps[0].output = "tail\n".into();
+        assert_eq!(apply_output(&mut shown, id, 1005, "more\n"), Appended::Yes);
+        assert_eq!(shown.steps[0].output, "tail\nmore\n");
+    }
+
+    #[test]
+    fn new_deployments_join_a_list_in_id_order_when_they_belong() {
+        let mut list = vec![deployment(9, 1), deployment(5, 1)];
+        assert!(merge_into_list(&mut list, &deployment(7, 1), |_| true));
+        assert!(merge_into_list(&mut list, &deployment(12, 1), |_| true));
+        assert!(!merge_into_list(&mut list, &deployment(13, 1), |_| false));
+        let order: Vec<_> = list.iter().map(|d| d.id.0.timestamp_ms()).collect();
+        assert_eq!(order, [12, 9, 7, 5]);
+        assert!(
+            !merge_into_list(&mut list, &deployment(9, 1), |_| true),
+            "same version: no change"
+        );
+    }
+
+    #[test]
+    fn messages_read_as_the_readme_documents_them() {
+        let m: LiveMessage =
+            serde_json::from_str(r#"{"type":"hello","position":42}"#).expect("hello");
+        assert_eq!(m, LiveMessage::Hello { position: 42 });
+        let m: LiveMessage =
+            serde_json::from_str(r#"{"position":7,"type":"output","step_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","offset":3,"text":"hi"}"#)
+                .expect("output");
+        assert_eq!(m.position(), 7);
+        let m: LiveMessage =
+            serde_json::from_str(r#"{"type":"reset","position":9,"reason":"behind"}"#)
+                .expect("reset");
+        assert!(matches!(m, LiveMessage::Reset { .. }));
+    }
+}
