@@ -282,6 +282,11 @@ async fn run(name: &str, database_url: Option<String>, sizes: &[usize]) {
     for &size in sizes {
         seed(&b, seeded, size, total).await;
         seeded = size;
+        // A database that has been running has statistics; a bulk load has none yet.
+        sqlx::query("analyze")
+            .execute(&b.db.pool)
+            .await
+            .expect("analyze");
         // A deep cursor: the id 90% of the way down the history.
         let (deep,): (String,) = sqlx::query_as(&format!(
             "select id from deployments order by id desc limit 1 offset {}",
@@ -337,7 +342,14 @@ async fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![100_000, 1_000_000]);
-    run("SQLite", None, &sizes).await;
+    let backends =
+        std::env::var("FLIGHTDECK_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    if backends.contains("sqlite") {
+        run("SQLite", None, &sizes).await;
+    }
+    if !backends.contains("postgres") {
+        return;
+    }
     let admin = "postgres://postgres@127.0.0.1:5432/postgres";
     use sqlx::Connection;
     match sqlx::postgres::PgConnection::connect(admin).await {
