@@ -26,7 +26,15 @@ pub struct Live {
     pub resync: RwSignal<u64>,
     listeners: StoredValue<Vec<(u64, Listener)>>,
     next_id: StoredValue<u64>,
+    /// The latest record messages, replayed to each new listener: a page
+    /// that fetched its data while messages were arriving folds them in
+    /// (versions and offsets make a repeat harmless), so none falls
+    /// between its fetch and its subscription.
+    recent: StoredValue<std::collections::VecDeque<LiveMessage>>,
 }
+
+/// How many recent messages a new listener is given.
+const RECENT: usize = 1000;
 
 impl Live {
     fn new() -> Self {
@@ -35,6 +43,7 @@ impl Live {
             resync: RwSignal::new(0),
             listeners: StoredValue::new(Vec::new()),
             next_id: StoredValue::new(0),
+            recent: StoredValue::new(Default::default()),
         }
     }
 
@@ -46,7 +55,10 @@ impl Live {
         }
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
-        self.listeners.update_value(|l| l.push((id, Arc::new(f))));
+        let f: Listener = Arc::new(f);
+        self.recent
+            .with_value(|recent| recent.iter().for_each(|m| f(m)));
+        self.listeners.update_value(|l| l.push((id, f)));
         let listeners = self.listeners;
         on_cleanup(move || {
             listeners.try_update_value(|l| l.retain(|(i, _)| *i != id));
@@ -55,6 +67,12 @@ impl Live {
 
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn dispatch(&self, message: &LiveMessage) {
+        self.recent.update_value(|recent| {
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(message.clone());
+        });
         // Listeners may subscribe or unsubscribe while handling a message.
         let listeners: Vec<Listener> = self
             .listeners

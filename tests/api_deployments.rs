@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::server::{Server, call, client, sign_up, start_with_test_pipelines};
+use common::server::{Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
@@ -222,22 +222,7 @@ async fn another_team_and_a_viewer_cannot_touch_a_deployment() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Make the stranger a viewer of the owner's team: they watch, never act.
-    call(
-        &owner,
-        &s,
-        "add_member",
-        &[("email", "stranger@example.com"), ("role", "viewer")],
-    )
-    .await;
-    let (_, me) = call(&stranger, &s, "current_session", &[]).await;
-    let team = me["teams"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["role"] == "viewer"))
-        .expect("viewer team")["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    call(&stranger, &s, "switch_team", &[("team_id", &team)]).await;
+    join_as_viewer(&owner, &stranger, &s, "stranger@example.com").await;
     let (status, _) = call(&stranger, &s, "get_deployment", &[("id", &id)]).await;
     assert_eq!(status, StatusCode::OK);
     for (name, form) in [

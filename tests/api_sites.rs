@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::server::{Server, call, client, sign_up, start_with_test_pipelines};
+use common::server::{Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
@@ -214,22 +214,7 @@ async fn sites_are_private_to_their_team_and_viewers_cannot_create_them() {
         "filtering by a foreign site shows nothing"
     );
 
-    call(
-        &owner,
-        &s,
-        "add_member",
-        &[("email", "stranger@example.com"), ("role", "viewer")],
-    )
-    .await;
-    let (_, me) = call(&stranger, &s, "current_session", &[]).await;
-    let team = me["teams"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["role"] == "viewer"))
-        .expect("viewer team")["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    call(&stranger, &s, "switch_team", &[("team_id", &team)]).await;
+    join_as_viewer(&owner, &stranger, &s, "stranger@example.com").await;
     let (status, _) = call(&stranger, &s, "get_site", &[("id", &site_id)]).await;
     assert_eq!(status, StatusCode::OK, "a viewer watches");
     let before = count(&s, "sites").await;

@@ -25,20 +25,22 @@ async function signedIn(browser: Browser, base?: string) {
 test("an action in one browser updates another's list and detail page without a reload", async ({ browser }) => {
   const a = await signedIn(browser);
   const b = await signedIn(browser);
-  const name = `Live ${unique()}`;
+  const id = unique();
+  const name = `Live ${id}`;
+  const branch = `slow-live-${id}`;
   await createSite(a, name);
   await expect(liveIndicator(b)).toHaveText("Live");
 
   // B watches the history; A deploys. The new row appears on B's page by itself.
-  await deploy(a, "slow-live");
-  const row = b.getByRole("row").filter({ hasText: "Deploy slow-live" });
+  await deploy(a, branch);
+  const row = b.getByRole("row").filter({ hasText: `Deploy ${branch}` });
   await expect(row).toBeVisible();
   await expect(row).toContainText(name);
   await expect(row).toContainText(/step \d of 3/);
 
   // B opens it: the output grows as it is written.
-  await row.getByRole("link", { name: "Deploy slow-live" }).click();
-  await expect(b.getByRole("heading", { level: 1, name: "Deploy slow-live" })).toBeVisible();
+  await row.getByRole("link", { name: `Deploy ${branch}` }).click();
+  await expect(b.getByRole("heading", { level: 1, name: `Deploy ${branch}` })).toBeVisible();
   await expect(step(b, "Build")).toContainText("tick 3\n");
   await expect(step(b, "Build")).not.toContainText("tick 14\n");
   await expect(step(b, "Build")).toContainText("tick 14\n", { timeout: 15_000 });

@@ -330,8 +330,15 @@ impl Deployment {
 
     /// Milliseconds the build phase took: from the first step's start to
     /// the end of the last build step (the whole run when no step is
-    /// marked as deploy).
+    /// marked as deploy); `None` while a build step still runs.
     pub fn build_duration_ms(&self) -> Option<i64> {
+        let building = self
+            .steps
+            .iter()
+            .any(|s| s.phase != Some(Phase::Deploy) && s.status == StepStatus::Running);
+        if building {
+            return None;
+        }
         let start = self.steps.iter().filter_map(|s| s.started_at).min()?;
         let end = self
             .steps

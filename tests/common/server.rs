@@ -131,3 +131,30 @@ pub async fn count_users(db: &Db) -> i64 {
         .expect("count");
     n
 }
+
+/// The owner adds `email` (signed in on `viewer`) to their team as a
+/// viewer, and the viewer switches to that team.
+pub async fn join_as_viewer(
+    owner: &reqwest::Client,
+    viewer: &reqwest::Client,
+    s: &Server,
+    email: &str,
+) {
+    let (status, body) = call(
+        owner,
+        s,
+        "add_member",
+        &[("email", email), ("role", "viewer")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, me) = call(viewer, s, "current_session", &[]).await;
+    let team = me["teams"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["role"] == "viewer"))
+        .expect("viewer team")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    call(viewer, s, "switch_team", &[("team_id", &team)]).await;
+}
