@@ -51,6 +51,7 @@ async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usi
             data_dir: dir.path().to_path_buf(),
             max_parallel: parallel,
             grace: Duration::from_secs(1),
+            ..EngineConfig::new(dir.path())
         },
     )
     .await

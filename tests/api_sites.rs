@@ -96,7 +96,7 @@ async fn bad_site_input_gets_a_clear_message_and_creates_nothing() {
         "create_site",
         &[
             ("name", "Web"),
-            ("repository", "/srv/git/web"),
+            ("repository", "https://github.com/acme/web"),
             ("branch", "main"),
         ],
     )

@@ -89,6 +89,7 @@ async fn fixture(db: Db) -> Fixture {
         data_dir: dir.path().to_path_buf(),
         max_parallel: 4,
         grace: Duration::from_millis(500),
+        ..EngineConfig::new(dir.path())
     };
     let engine = Engine::start(
         db.clone(),

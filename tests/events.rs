@@ -21,7 +21,7 @@ async fn subscribers_get_every_committed_change_once_in_order() {
             .expect("site");
         let bus = EventBus::start(db.clone()).await.expect("bus");
         let mut rx = bus.subscribe();
-        let config = EngineConfig { data_dir: dir.path().to_path_buf(), max_parallel: 4, grace: Duration::from_millis(200) };
+        let config = EngineConfig { data_dir: dir.path().to_path_buf(), max_parallel: 4, grace: Duration::from_millis(200), ..EngineConfig::new(dir.path()) };
         let pipelines = Pipelines::with_overrides(
             "[pipelines.restart]\noperation_name = \"R\"\n[[pipelines.restart.steps]]\nname = \"a\"\nrun = \"echo one\"\n[[pipelines.restart.steps]]\nname = \"b\"\nrun = \"echo two\"\n",
         )

@@ -42,7 +42,10 @@ pub async fn create_site(
     let state = crate::server::state::AppState::from_context()?;
     let input = crate::server::sites::SiteInput {
         name: validate::name(&name, "site name")?,
-        repository: validate::repository(&repository)?,
+        repository: crate::server::sites::check_local_repository(
+            &state.config.data_dir,
+            &validate::repository(&repository)?,
+        )?,
         branch: match validate::git_ref(&branch)? {
             GitRef::Branch(b) | GitRef::Commit(b) => b,
         },
@@ -53,4 +56,39 @@ pub async fn create_site(
     crate::server::sites::get(&state.db, member.team_id, id)
         .await?
         .ok_or_else(AppError::internal)
+}
+
+/// Where GitHub sends a site's events and the secret it signs them with.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SiteHooks {
+    pub webhook_url: String,
+    pub secret: String,
+}
+
+/// The site's webhook URL and secret: for owners and members, never viewers.
+#[server(endpoint = "get_site_hooks")]
+pub async fn get_site_hooks(id: String) -> Result<SiteHooks, AppError> {
+    let member = crate::server::auth::require_member()
+        .await?
+        .require_trigger()?;
+    let state = crate::server::state::AppState::from_context()?;
+    let Ok(id) = id.parse() else {
+        return Err(AppError::not_found("Site"));
+    };
+    crate::server::sites::hooks(&state, member.team_id, id).await
+}
+
+/// Replaces the site's webhook secret; deliveries signed with the old one
+/// are refused from now on.
+#[server(endpoint = "rotate_webhook_secret")]
+pub async fn rotate_webhook_secret(id: String) -> Result<SiteHooks, AppError> {
+    let member = crate::server::auth::require_member()
+        .await?
+        .require_trigger()?;
+    let state = crate::server::state::AppState::from_context()?;
+    let Ok(id) = id.parse() else {
+        return Err(AppError::not_found("Site"));
+    };
+    crate::server::sites::rotate_secret(&state.db, member.team_id, id).await?;
+    crate::server::sites::hooks(&state, member.team_id, id).await
 }

@@ -319,7 +319,12 @@ impl Deployment {
     pub fn lifecycle(&self) -> Option<LifecycleLabel> {
         (self.pipeline_type == PipelineType::Deploy).then(|| {
             let steps: Vec<_> = self.steps.iter().map(|s| (s.phase, s.status)).collect();
-            LifecycleLabel::derive(self.status, self.is_current, &steps)
+            // A pull request's preview is ready at its own URL without
+            // ever becoming the site's current deployment.
+            let serving = self.is_current
+                || (self.trigger_kind == TriggerKind::PullRequest
+                    && self.status == DeploymentStatus::Completed);
+            LifecycleLabel::derive(self.status, serving, &steps)
         })
     }
 

@@ -1,6 +1,7 @@
 //! Configuration from environment variables, each with a matching flag
 //! (`--database-url`, `--site-addr`, `--pipelines`, `--data-dir`).
 
+use super::preview::PreviewHosts;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -24,6 +25,10 @@ pub struct Config {
     /// `FLIGHTDECK_DEMO`: `1` or `0` forces the demo account on an empty
     /// database on or off; by default only SQLite gets it.
     pub seed_demo: Option<bool>,
+    /// `FLIGHTDECK_PREVIEW_URL`: where deployed sites are served, as a
+    /// template whose host starts with `{id}`; by default
+    /// `http://{id}.preview.localhost:<port>/`, an origin of its own.
+    pub preview_hosts: PreviewHosts,
 }
 
 impl Config {
@@ -50,7 +55,7 @@ impl Config {
         let database_url = get("database-url", "DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("flightdeck.db").display()));
         let addr = get("site-addr", "LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
-        let site_addr = addr.parse().map_err(|_| {
+        let site_addr: SocketAddr = addr.parse().map_err(|_| {
             format!("LEPTOS_SITE_ADDR must look like 127.0.0.1:3000 (got {addr:?})")
         })?;
         let public_url = get("public-url", "FLIGHTDECK_PUBLIC_URL");
@@ -76,7 +81,12 @@ impl Config {
                 ));
             }
         };
+        let preview_hosts = match get("preview-url", "FLIGHTDECK_PREVIEW_URL") {
+            Some(template) => PreviewHosts::parse(&template)?,
+            None => PreviewHosts::local(site_addr.port()),
+        };
         Ok(Self {
+            preview_hosts,
             max_pipelines,
             database_url,
             site_addr,
@@ -107,6 +117,7 @@ const FLAGS: &[&str] = &[
     "site-root",
     "public-url",
     "demo",
+    "preview-url",
 ];
 
 /// `--name value` and `--name=value`; an unknown flag is an error, not a surprise.

@@ -1,16 +1,29 @@
-//! The demo account a newcomer signs in to on a fresh database.
+//! The demo account a newcomer signs in to on a fresh database, with two
+//! sites whose sources are real git repositories on this machine.
 
 use super::{accounts, auth, db::Db, sites};
 use crate::model::{AppError, SiteId, TeamId};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub const DEMO_EMAIL: &str = "demo@flightdeck.dev";
 pub const DEMO_PASSWORD: &str = "flightdeck-demo";
 pub const DEMO_TEAM: &str = "Demo Team";
 
-/// On an empty database, creates the demo team, user and two sites, and
-/// returns them so the caller can queue their first deploys and print the
+/// Local repositories live here: the only folder a site's repository may
+/// name as a path on the server.
+pub fn repos_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("repos")
+}
+
+/// On an empty database, creates the demo team, user and two sites (each
+/// with a git repository of its own under the data folder), and returns
+/// them so the caller can queue their first deploys and print the
 /// credentials once.
-pub async fn seed_if_empty(db: &Db) -> Result<Option<(TeamId, Vec<SiteId>)>, AppError> {
+pub async fn seed_if_empty(
+    db: &Db,
+    data_dir: &Path,
+) -> Result<Option<(TeamId, Vec<SiteId>)>, AppError> {
     if accounts::count_users(db).await? > 0 {
         return Ok(None);
     }
@@ -18,19 +31,28 @@ pub async fn seed_if_empty(db: &Db) -> Result<Option<(TeamId, Vec<SiteId>)>, App
     let (_, team_id) =
         accounts::create_account(db, DEMO_EMAIL, "Demo User", &hash, DEMO_TEAM).await?;
     let mut site_ids = Vec::new();
-    for (name, repository) in [
+    for (name, slug, tagline) in [
         (
             "Marketing site",
-            "https://github.com/flightdeck-demo/marketing-site",
+            "marketing-site",
+            "Ship faster with Flightdeck",
         ),
-        ("Docs", "https://github.com/flightdeck-demo/docs"),
+        ("Docs", "docs", "Everything about the product, in one place"),
     ] {
+        let dir = repos_dir(data_dir).join(slug);
+        let repository = match create_repo(&dir, name, tagline) {
+            Ok(()) => dir.display().to_string(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not create the demo repository {}", dir.display());
+                format!("https://github.com/flightdeck-demo/{slug}")
+            }
+        };
         let id = sites::insert(
             db,
             sites::NewSite {
                 team_id,
                 name,
-                repository,
+                repository: &repository,
                 branch: "main",
                 auto_deploy: true,
                 parent_site_id: None,
@@ -40,4 +62,67 @@ pub async fn seed_if_empty(db: &Db) -> Result<Option<(TeamId, Vec<SiteId>)>, App
         site_ids.push(id);
     }
     Ok(Some((team_id, site_ids)))
+}
+
+/// A git repository with one commit on `main`: a page, a stylesheet and a
+/// `build.sh` that renders the page into `public/`. Git is run with its
+/// arguments as a list; nothing passes through a shell.
+pub fn create_repo(dir: &Path, name: &str, tagline: &str) -> std::io::Result<()> {
+    if dir.join(".git").exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{name}</title>\n<link rel=\"stylesheet\" href=\"style.css\">\n\
+         <main>\n  <h1>{name}</h1>\n  <p class=\"tagline\">{tagline}</p>\n\
+         <p class=\"meta\">Built BUILT_AT from commit COMMIT</p>\n</main>\n</html>\n"
+    );
+    std::fs::write(dir.join("index.html"), page)?;
+    std::fs::write(
+        dir.join("style.css"),
+        "body { margin: 0; font: 18px/1.5 system-ui, sans-serif; background: #0f172a; color: #e2e8f0; }\n\
+         main { max-width: 40rem; margin: 20vh auto; padding: 0 1.5rem; }\n\
+         h1 { font-size: 2.5rem; margin: 0 0 .5rem; }\n\
+         .tagline { font-size: 1.25rem; color: #93c5fd; }\n\
+         .meta { color: #94a3b8; font-size: .9rem; }\n",
+    )?;
+    std::fs::write(
+        dir.join("build.sh"),
+        "#!/bin/sh\n# Renders the page into public/ with the build time and commit.\nset -eu\n\
+         mkdir -p public\n\
+         commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\n\
+         sed -e \"s/BUILT_AT/$(date -u +%Y-%m-%dT%H:%M:%SZ)/\" -e \"s/COMMIT/$commit/\" index.html > public/index.html\n\
+         cp style.css public/\n\
+         echo \"Built public/index.html at commit $commit\"\n",
+    )?;
+    git(dir, &["init", "-q", "-b", "main"])?;
+    git(dir, &["add", "-A"])?;
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=Flightdeck Demo",
+            "-c",
+            "user.email=demo@flightdeck.dev",
+            "commit",
+            "-q",
+            "-m",
+            &format!("First version of {name}"),
+        ],
+    )
+}
+
+fn git(dir: &Path, args: &[&str]) -> std::io::Result<()> {
+    let out = Command::new("git").args(args).current_dir(dir).output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
 }

@@ -11,9 +11,11 @@ pub mod engine;
 pub mod events;
 pub mod http;
 pub mod live;
+pub mod preview;
 pub mod session_store;
 pub mod sites;
 pub mod state;
+pub mod webhooks;
 
 use crate::app::{App, shell};
 use axum::Router;
@@ -75,7 +77,9 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         .seed_demo
         .unwrap_or(db.backend == db::Backend::Sqlite);
     let seeded = if seed {
-        demo::seed_if_empty(&db).await.map_err(|e| e.message)?
+        demo::seed_if_empty(&db, &config.data_dir)
+            .await
+            .map_err(|e| e.message)?
     } else {
         None
     };
@@ -90,6 +94,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
             data_dir: config.data_dir.clone(),
             max_parallel: config.max_pipelines,
             grace: Duration::from_secs(5),
+            preview_hosts: config.preview_hosts.clone(),
         },
     )
     .await
@@ -138,6 +143,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     let router = Router::new()
         .route("/ws", axum::routing::get(live::handler))
         .route(
+            "/hooks/github/{site_id}",
+            axum::routing::post(webhooks::github),
+        )
+        .route(
             "/deployments/{deployment_id}/steps/{step_id}/log",
             axum::routing::get(http::step_log),
         )
@@ -161,6 +170,11 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
             http::same_origin_writes,
         ))
         .layer(sessions)
+        // Outermost: deployed sites never reach the session layer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            preview::route,
+        ))
         .with_state(state.clone());
     Ok((router, state))
 }

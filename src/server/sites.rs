@@ -176,6 +176,82 @@ async fn with_current(
     Ok(sites)
 }
 
+/// A repository given as a path on the server must be a git repository
+/// inside the data folder's `repos/`: a site never reads other folders of
+/// the machine. Returns the path as it will be cloned from.
+pub fn check_local_repository(
+    data_dir: &std::path::Path,
+    repository: &str,
+) -> Result<String, AppError> {
+    if !repository.starts_with('/') {
+        return Ok(repository.to_string());
+    }
+    let root = super::demo::repos_dir(data_dir);
+    let refused = || {
+        AppError::invalid(format!(
+            "A repository on this server must be a git repository inside {}.",
+            root.display()
+        ))
+    };
+    let root = std::fs::canonicalize(&root).map_err(|_| refused())?;
+    let path = std::fs::canonicalize(repository).map_err(|_| refused())?;
+    let is_repo = path.join(".git").exists() || path.join("HEAD").is_file();
+    if !path.starts_with(&root) || path == root || !is_repo {
+        return Err(refused());
+    }
+    Ok(path.display().to_string())
+}
+
+/// The site's webhook URL (on the dashboard's public URL, else the host
+/// the request came to) and secret.
+pub async fn hooks(
+    state: &super::state::AppState,
+    team_id: TeamId,
+    id: SiteId,
+) -> Result<crate::api::sites::SiteHooks, AppError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("select webhook_secret from sites where id = $1 and team_id = $2")
+            .bind(id)
+            .bind(team_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let Some((secret,)) = row else {
+        return Err(AppError::not_found("Site"));
+    };
+    let origin = match &state.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let host = leptos::prelude::use_context::<axum::http::request::Parts>()
+                .and_then(|p| {
+                    p.headers
+                        .get(axum::http::header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| state.config.site_addr.to_string());
+            format!("http://{host}")
+        }
+    };
+    Ok(crate::api::sites::SiteHooks {
+        webhook_url: format!("{origin}/hooks/github/{id}"),
+        secret,
+    })
+}
+
+/// A new webhook secret for a site of the team.
+pub async fn rotate_secret(db: &Db, team_id: TeamId, id: SiteId) -> Result<(), AppError> {
+    let done = sqlx::query("update sites set webhook_secret = $1 where id = $2 and team_id = $3")
+        .bind(new_webhook_secret())
+        .bind(id)
+        .bind(team_id)
+        .execute(&db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::not_found("Site"));
+    }
+    Ok(())
+}
+
 /// What a person fills in to create a site, checked.
 pub struct SiteInput {
     pub name: String,

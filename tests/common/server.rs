@@ -8,6 +8,8 @@ use serde_json::Value;
 pub struct Server {
     pub base: String,
     pub db: Db,
+    /// The server's data folder.
+    pub data: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -68,6 +70,7 @@ async fn start_in(dir: tempfile::TempDir, extra: &[String]) -> Server {
     Server {
         base,
         db: state.db,
+        data: dir.path().to_path_buf(),
         _dir: dir,
     }
 }

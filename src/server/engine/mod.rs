@@ -9,8 +9,10 @@ pub mod trigger;
 
 use crate::model::{
     AppError, DeploymentId, DeploymentStatus, PipelineType, SiteId, StepId, StepStatus, TeamId,
+    TriggerKind,
 };
 use crate::server::db::{Db, now_ms, unique_violation};
+use crate::server::preview::{PreviewHosts, release_dir};
 use pipelines::Pipelines;
 use process::{Outcome, OutputLimiter};
 use std::collections::HashMap;
@@ -34,6 +36,21 @@ pub struct EngineConfig {
     pub max_parallel: usize,
     /// How long a cancelled step gets between TERM and KILL.
     pub grace: Duration,
+    /// Where completed deploys are served.
+    pub preview_hosts: PreviewHosts,
+}
+
+impl EngineConfig {
+    /// Defaults for a data folder: four pipelines at once, five seconds of
+    /// grace, previews on `*.preview.localhost:3000`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            max_parallel: 4,
+            grace: Duration::from_secs(5),
+            preview_hosts: PreviewHosts::local(3000),
+        }
+    }
 }
 
 /// Cheap to clone; one per server process.
@@ -218,7 +235,7 @@ impl Engine {
     async fn claim_next(&self) -> Result<Option<Claimed>, sqlx::Error> {
         let db = &self.inner.db;
         let candidates: Vec<Claimed> = sqlx::query_as(
-            "select d.id, d.team_id, d.site_id, d.type from deployments d where d.status = 'queued' \
+            "select d.id, d.team_id, d.site_id, d.type, d.trigger_kind from deployments d where d.status = 'queued' \
              and not exists (select 1 from deployments r where r.site_id = d.site_id and r.status = 'running') \
              and not exists (select 1 from deployments o where o.site_id = d.site_id and o.status = 'queued' and o.id < d.id) \
              order by d.id limit 8",
@@ -269,7 +286,10 @@ impl Engine {
         // is retried.
         let mut attempt = 0;
         loop {
-            match finish(db, &d, status, error.clone()).await {
+            let preview_url = (status == DeploymentStatus::Completed
+                && d.pipeline_type == PipelineType::Deploy)
+                .then(|| self.inner.config.preview_hosts.url(d.id));
+            match finish(db, &d, status, error.clone(), preview_url.clone()).await {
                 Ok(()) => break,
                 Err(e) if attempt < 8 => {
                     attempt += 1;
@@ -280,7 +300,52 @@ impl Engine {
             }
         }
         let _ = tokio::fs::remove_dir_all(self.workspace(d.id)).await;
+        let _ = tokio::fs::remove_file(self.report_file(d.id)).await;
+        // Only a completed deploy is served; what an unfinished one
+        // published is removed.
+        if status != DeploymentStatus::Completed {
+            let _ = tokio::fs::remove_dir_all(release_dir(&self.inner.config.data_dir, d.id)).await;
+        }
         Ok(())
+    }
+
+    /// Where a step can report what it learned (`commit=<sha>`), one
+    /// `key=value` per line; read after every step.
+    fn report_file(&self, id: DeploymentId) -> PathBuf {
+        self.inner
+            .config
+            .data_dir
+            .join("workspaces")
+            .join(format!("{id}.report"))
+    }
+
+    /// Records what the step reported: the commit it checked out.
+    async fn read_report(&self, d: &Claimed) -> Result<(), sqlx::Error> {
+        let path = self.report_file(d.id);
+        let Ok(text) = tokio::fs::read_to_string(&path).await else {
+            return Ok(());
+        };
+        let _ = tokio::fs::remove_file(&path).await;
+        let commit = text.lines().rev().find_map(|line| {
+            let sha = line.trim().strip_prefix("commit=")?;
+            ((7..=64).contains(&sha.len()) && sha.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| sha.to_ascii_lowercase())
+        });
+        let Some(commit) = commit else { return Ok(()) };
+        let db = &self.inner.db;
+        let mut tx = db.pool.begin().await?;
+        let changed = sqlx::query(
+            "update deployments set commit_sha = $1, version = version + 1 \
+             where id = $2 and (commit_sha is null or commit_sha <> $1)",
+        )
+        .bind(&commit)
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() > 0 {
+            store::emit_deployment(db, &mut tx, d.id).await?;
+        }
+        store::commit(db, tx).await
     }
 
     fn workspace(&self, id: DeploymentId) -> PathBuf {
@@ -348,6 +413,7 @@ impl Engine {
             .await;
             watcher.0.abort();
             let _ = writer.await;
+            self.read_report(d).await?;
             let (step_status, end) = match outcome {
                 Ok(Outcome::Succeeded) => (StepStatus::Completed, None),
                 Ok(Outcome::Cancelled) => (StepStatus::Cancelled, Some(StepsEnd::Cancelled)),
@@ -462,10 +528,15 @@ impl Engine {
             ),
             (
                 "FLIGHTDECK_RELEASE_DIR".into(),
-                data.join("releases")
-                    .join(d.id.to_string())
-                    .display()
-                    .to_string(),
+                release_dir(data, d.id).display().to_string(),
+            ),
+            (
+                "FLIGHTDECK_PREVIEW_URL".into(),
+                self.inner.config.preview_hosts.url(d.id),
+            ),
+            (
+                "FLIGHTDECK_REPORT".into(),
+                self.report_file(d.id).display().to_string(),
             ),
             (
                 "FLIGHTDECK_CAPSULE_DIR".into(),
@@ -475,10 +546,28 @@ impl Engine {
                     .to_string(),
             ),
         ];
+        // An uploaded archive, unpacked and checked when it was received.
+        if let Some(archive) = archive_id(&meta) {
+            env.push((
+                "FLIGHTDECK_ARCHIVE_DIR".into(),
+                archive_dir(data, archive).display().to_string(),
+            ));
+        }
         env.extend(meta_env(&meta));
         env.push(("FLIGHTDECK_META".into(), meta));
         Ok(env)
     }
+}
+
+/// The folder an uploaded archive was unpacked into.
+pub fn archive_dir(data_dir: &std::path::Path, id: ulid::Ulid) -> PathBuf {
+    data_dir.join("archives").join(id.to_string())
+}
+
+/// The `archive_id` of a deployment's meta, when it deploys an upload.
+fn archive_id(meta: &str) -> Option<ulid::Ulid> {
+    let value: serde_json::Value = serde_json::from_str(meta).ok()?;
+    ulid::Ulid::from_string(value.get("archive_id")?.as_str()?).ok()
 }
 
 /// Top-level scalar meta values as FLIGHTDECK_META_<KEY> (key upper-cased,
@@ -511,10 +600,14 @@ async fn finish(
     d: &Claimed,
     status: DeploymentStatus,
     error: Option<String>,
+    preview_url: Option<String>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let completed = status == DeploymentStatus::Completed;
-    let becomes_current = completed && d.pipeline_type == PipelineType::Deploy;
+    // A pull request's deploy is a preview: it never replaces what the site serves.
+    let becomes_current = completed
+        && d.pipeline_type == PipelineType::Deploy
+        && d.trigger_kind != TriggerKind::PullRequest;
     // A completed stop or restart sets whether the site serves traffic.
     let new_state = match d.pipeline_type {
         PipelineType::Stop if completed => Some("stopped"),
@@ -533,6 +626,7 @@ async fn finish(
     let change = DeploymentChange {
         finished_at: Some(now_ms()),
         error_message: error,
+        preview_url,
         ..Default::default()
     };
     store::transition_deployment(db, &mut tx, d.id, DeploymentStatus::Running, status, change)
@@ -630,6 +724,7 @@ struct Claimed {
     site_id: SiteId,
     #[sqlx(rename = "type")]
     pipeline_type: PipelineType,
+    trigger_kind: TriggerKind,
 }
 
 /// A deployment left running by a process that stopped can never finish:

@@ -19,6 +19,7 @@ pub struct DeploymentChange {
     pub finished_at: Option<i64>,
     pub error_message: Option<String>,
     pub superseded_by_id: Option<DeploymentId>,
+    pub preview_url: Option<String>,
 }
 
 /// Moves a deployment from `from` to `to` if it is still in `from`.
@@ -39,8 +40,8 @@ pub async fn transition_deployment(
     let done = sqlx::query(
         "update deployments set status = $1, version = version + 1, \
          started_at = coalesce($2, started_at), finished_at = coalesce($3, finished_at), \
-         error_message = coalesce($4, error_message), superseded_by_id = coalesce($5, superseded_by_id) \
-         where id = $6 and status = $7",
+         error_message = coalesce($4, error_message), superseded_by_id = coalesce($5, superseded_by_id), \
+         preview_url = coalesce($8, preview_url) where id = $6 and status = $7",
     )
     .bind(to)
     .bind(change.started_at)
@@ -49,6 +50,7 @@ pub async fn transition_deployment(
     .bind(change.superseded_by_id)
     .bind(id)
     .bind(from)
+    .bind(change.preview_url)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {

@@ -1,0 +1,317 @@
+//! A deploy for real: a site from a git repository on this machine is
+//! fetched, built and published with the compiled-in pipelines, and served
+//! at its preview URL on an origin of its own.
+
+mod common;
+
+use common::server::{Server, call, client, sign_up, start_with};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const PREVIEW: &str = "--preview-url=http://{id}.preview.test/";
+
+async fn server() -> Server {
+    start_with(&[PREVIEW.to_string()]).await
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A repository under the server's `repos/` with the demo's page and build.
+fn repository(s: &Server, name: &str) -> std::path::PathBuf {
+    let dir = s.data.join("repos").join(name);
+    flightdeck::server::demo::create_repo(&dir, "Rocket Shop", "Parts for every rocket")
+        .expect("repo");
+    dir
+}
+
+async fn wait_finished(c: &reqwest::Client, s: &Server, id: &str) -> Value {
+    for _ in 0..600 {
+        let (_, d) = call(c, s, "get_deployment", &[("id", id)]).await;
+        if matches!(
+            d["status"].as_str(),
+            Some("completed" | "failed" | "cancelled")
+        ) {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{id} never finished");
+}
+
+/// The site's newest deploy, once it has finished.
+async fn newest_deploy(c: &reqwest::Client, s: &Server, site: &str) -> Value {
+    for _ in 0..600 {
+        let (_, page) = call(
+            c,
+            s,
+            "list_deployments",
+            &[("site_id", site), ("type", "deploy")],
+        )
+        .await;
+        if let Some(d) = page["deployments"].as_array().and_then(|l| l.first()) {
+            return wait_finished(c, s, d["id"].as_str().expect("id")).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no deploy of {site}");
+}
+
+/// A GET to a preview host of this server.
+async fn preview(s: &Server, label: &str, path: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", s.base))
+        .header("host", format!("{}.preview.test", label.to_lowercase()))
+        .send()
+        .await
+        .expect("preview request")
+}
+
+#[tokio::test]
+async fn a_site_from_a_local_repository_deploys_and_each_deploy_keeps_its_preview() {
+    let s = server().await;
+    let c = client();
+    sign_up(&c, &s, "ada@example.com", "Rockets").await;
+    let repo = repository(&s, "shop");
+    let (status, site) = call(
+        &c,
+        &s,
+        "create_site",
+        &[
+            ("name", "Rocket Shop"),
+            ("repository", &repo.display().to_string()),
+            ("branch", "main"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{site}");
+    let site_id = site["id"].as_str().expect("id").to_string();
+
+    // The first deploy runs by itself, records the commit it built and
+    // gets a preview URL of its own.
+    let first = newest_deploy(&c, &s, &site_id).await;
+    assert_eq!(first["status"], "completed", "{first}");
+    assert_eq!(first["trigger_kind"], "site_created");
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    assert_eq!(first["commit_sha"], head.as_str());
+    let first_id = first["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        first["preview_url"],
+        format!("http://{}.preview.test/", first_id.to_lowercase())
+    );
+    let build = &first["steps"][1];
+    assert!(
+        build["output"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Built public/index.html"),
+        "{build}"
+    );
+
+    let page = preview(&s, &first_id, "/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/html")
+    );
+    assert!(page.headers().get("set-cookie").is_none());
+    let html = page.text().await.expect("html");
+    assert!(html.contains("<h1>Rocket Shop</h1>"), "{html}");
+    assert!(
+        html.contains(&head[..7]),
+        "the build stamped its commit: {html}"
+    );
+    let css = preview(&s, &first_id, "/style.css").await;
+    assert_eq!(css.headers()["content-type"], "text/css");
+    // The site's own URL serves its current deployment.
+    let current = preview(&s, &site_id, "/").await.text().await.expect("html");
+    assert_eq!(current, html);
+
+    // A new commit, deployed by hand: it becomes current, the first is
+    // superseded and its preview still serves the first version.
+    std::fs::write(
+        repo.join("index.html"),
+        std::fs::read_to_string(repo.join("index.html"))
+            .expect("page")
+            .replace("Parts for every rocket", "Now with boosters"),
+    )
+    .expect("edit");
+    git(&repo, &["commit", "-qam", "Boosters"]);
+    let (status, second) = call(
+        &c,
+        &s,
+        "trigger_deployment",
+        &[("site_id", &site_id), ("kind", "deploy")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let second = wait_finished(&c, &s, second["id"].as_str().expect("id")).await;
+    assert_eq!(second["status"], "completed", "{second}");
+    assert_eq!(
+        second["commit_sha"],
+        git(&repo, &["rev-parse", "HEAD"]).as_str()
+    );
+    let (_, first) = call(&c, &s, "get_deployment", &[("id", &first_id)]).await;
+    assert_eq!(first["status"], "superseded");
+    let old = preview(&s, &first_id, "/")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(old.contains("Parts for every rocket") && !old.contains("boosters"));
+    let new = preview(&s, &site_id, "/").await.text().await.expect("html");
+    assert!(new.contains("Now with boosters"), "{new}");
+}
+
+#[tokio::test]
+async fn a_preview_host_serves_files_and_nothing_else() {
+    let s = server().await;
+    let c = client();
+    sign_up(&c, &s, "ada@example.com", "Rockets").await;
+    let repo = repository(&s, "links");
+    // A link to a file outside the release, one inside it, and a folder.
+    std::os::unix::fs::symlink("/etc/hostname", repo.join("leak.txt")).expect("link");
+    std::fs::create_dir_all(repo.join("docs")).expect("dir");
+    std::fs::write(repo.join("docs/index.html"), "<p>docs</p>").expect("docs");
+    std::fs::write(repo.join("about.html"), "<p>about</p>").expect("about");
+    std::fs::remove_file(repo.join("build.sh")).expect("no build");
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "Links"]);
+    let (_, site) = call(
+        &c,
+        &s,
+        "create_site",
+        &[
+            ("name", "Links"),
+            ("repository", &repo.display().to_string()),
+            ("branch", "main"),
+        ],
+    )
+    .await;
+    let site_id = site["id"].as_str().expect("id").to_string();
+    let d = newest_deploy(&c, &s, &site_id).await;
+    assert_eq!(d["status"], "completed", "{d}");
+    let id = d["id"].as_str().expect("id");
+
+    assert_eq!(
+        preview(&s, id, "/about").await.text().await.expect("body"),
+        "<p>about</p>"
+    );
+    assert_eq!(
+        preview(&s, id, "/docs/").await.text().await.expect("body"),
+        "<p>docs</p>"
+    );
+    let folder = preview(&s, id, "/docs").await;
+    assert_eq!(folder.status(), StatusCode::PERMANENT_REDIRECT);
+    for path in [
+        "/leak.txt",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/..%2f..%2fetc/passwd",
+        "/.git/config",
+        "/nope",
+    ] {
+        let r = preview(&s, id, path).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    // The dashboard is not reachable on a preview host, with or without a cookie.
+    let api = client()
+        .post(format!("{}/api/list_sites", s.base))
+        .header("host", format!("{}.preview.test", id.to_lowercase()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(api.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let signin = preview(&s, id, "/signin").await;
+    assert_eq!(signin.status(), StatusCode::NOT_FOUND);
+    assert!(signin.headers().get("set-cookie").is_none());
+    // Unknown, malformed and unfinished ids.
+    assert_eq!(
+        preview(&s, "01JZZZZZZZZZZZZZZZZZZZZZZZ", "/")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        preview(&s, "nope", "/").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_session_cookie_belongs_to_the_dashboard_host_only() {
+    let s = server().await;
+    let c = client();
+    let res = c
+        .post(format!("{}/api/sign_up", s.base))
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "correct horse"),
+            ("name", "Ada"),
+            ("team", "Rockets"),
+        ])
+        .send()
+        .await
+        .expect("sign up");
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_lowercase();
+    assert!(cookie.starts_with("flightdeck_session="), "{cookie}");
+    // No Domain attribute: browsers send it to the dashboard's host alone,
+    // never to *.preview hosts.
+    assert!(!cookie.contains("domain="), "{cookie}");
+    assert!(cookie.contains("httponly"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_repository_path_outside_the_repos_folder_is_refused() {
+    let s = server().await;
+    let c = client();
+    sign_up(&c, &s, "ada@example.com", "Rockets").await;
+    let elsewhere = tempfile::tempdir().expect("dir");
+    flightdeck::server::demo::create_repo(elsewhere.path(), "X", "y").expect("repo");
+    let not_a_repo = s.data.join("repos").join("plain");
+    std::fs::create_dir_all(&not_a_repo).expect("dir");
+    let escape = format!("{}/repos/../", s.data.display());
+    for path in [
+        elsewhere.path().display().to_string(),
+        "/etc".to_string(),
+        not_a_repo.display().to_string(),
+        escape,
+    ] {
+        let (status, err) = call(
+            &c,
+            &s,
+            "create_site",
+            &[("name", "X"), ("repository", &path), ("branch", "main")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {err}");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("repos"),
+            "{err}"
+        );
+    }
+    let (_, sites) = call(&c, &s, "list_sites", &[]).await;
+    assert_eq!(sites, serde_json::json!([]));
+}
