@@ -315,3 +315,208 @@ async fn a_repository_path_outside_the_repos_folder_is_refused() {
     let (_, sites) = call(&c, &s, "list_sites", &[]).await;
     assert_eq!(sites, serde_json::json!([]));
 }
+
+/// A zip of `(name, content)` entries; `None` content makes a link to /etc/hostname.
+fn zip_of(entries: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in entries {
+        match content {
+            Some(bytes) => {
+                w.start_file(*name, opts).expect("entry");
+                w.write_all(bytes).expect("write");
+            }
+            None => w.add_symlink(*name, "/etc/hostname", opts).expect("link"),
+        }
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+async fn upload(
+    c: &reqwest::Client,
+    s: &Server,
+    site: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    let form = reqwest::multipart::Form::new()
+        .text("site_id", site.to_string())
+        .part(
+            "archive",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    let res = c
+        .post(format!("{}/api/upload_archive", s.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// A signed-in team with an idle site to upload to.
+async fn idle_site(s: &Server, c: &reqwest::Client) -> String {
+    sign_up(c, s, "ada@example.com", "Rockets").await;
+    let repo = repository(s, "upload-target");
+    let (_, site) = call(
+        c,
+        s,
+        "create_site",
+        &[
+            ("name", "Uploads"),
+            ("repository", &repo.display().to_string()),
+            ("branch", "main"),
+        ],
+    )
+    .await;
+    let id = site["id"].as_str().expect("id").to_string();
+    newest_deploy(c, s, &id).await;
+    id
+}
+
+#[tokio::test]
+async fn an_uploaded_zip_deploys_like_a_repository_and_redeploys() {
+    let s = server().await;
+    let c = client();
+    let site = idle_site(&s, &c).await;
+    // GitHub's "Download ZIP" shape: everything inside one folder.
+    let zip = zip_of(&[
+        ("site-main/index.html", Some(b"<h1>From a zip</h1>")),
+        ("site-main/css/app.css", Some(b"h1 { color: red }")),
+    ]);
+    let (status, d) = upload(&c, &s, &site, "site-main.zip", zip).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["source_kind"], "archive");
+    assert_eq!(d["archive_name"], "site-main.zip");
+    assert_eq!(d["operation_name"], "Deploy archive");
+    let d = wait_finished(&c, &s, d["id"].as_str().expect("id")).await;
+    assert_eq!(d["status"], "completed", "{d}");
+    let id = d["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        preview(&s, &id, "/").await.text().await.expect("html"),
+        "<h1>From a zip</h1>"
+    );
+    assert_eq!(
+        preview(&s, &id, "/css/app.css").await.headers()["content-type"],
+        "text/css"
+    );
+
+    // A redeploy runs the same upload again.
+    let (status, again) = call(&c, &s, "retry_deployment", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    let again = wait_finished(&c, &s, again["id"].as_str().expect("id")).await;
+    assert_eq!(again["status"], "completed", "{again}");
+    assert_eq!(again["archive_name"], "site-main.zip");
+    let again_id = again["id"].as_str().expect("id");
+    assert_eq!(
+        preview(&s, again_id, "/").await.text().await.expect("html"),
+        "<h1>From a zip</h1>"
+    );
+}
+
+#[tokio::test]
+async fn refused_uploads_get_a_reason_and_change_nothing() {
+    let s = start_with(&[
+        PREVIEW.to_string(),
+        "--max-upload-mb=1".into(),
+        "--max-unpacked-mb=2".into(),
+    ])
+    .await;
+    let c = client();
+    let site = idle_site(&s, &c).await;
+    let (_, page) = call(&c, &s, "list_deployments", &[]).await;
+    let before = page["deployments"].as_array().map(Vec::len);
+
+    let noise: Vec<u8> = (0..1_500_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let zeros = vec![0u8; 3 * 1024 * 1024];
+    let ok = Some(&b"<p>ok</p>"[..]);
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "escape",
+            zip_of(&[("index.html", ok), ("../../evil.html", ok)]),
+            StatusCode::BAD_REQUEST,
+            "outside",
+        ),
+        (
+            "absolute",
+            zip_of(&[("/tmp/flightdeck-evil.html", ok)]),
+            StatusCode::BAD_REQUEST,
+            "outside",
+        ),
+        (
+            "link",
+            zip_of(&[("index.html", ok), ("leak.txt", None)]),
+            StatusCode::BAD_REQUEST,
+            "link",
+        ),
+        (
+            "too large",
+            {
+                let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+                use std::io::Write;
+                w.start_file(
+                    "noise.bin",
+                    zip::write::SimpleFileOptions::default()
+                        .compression_method(zip::CompressionMethod::Stored),
+                )
+                .expect("entry");
+                w.write_all(&noise).expect("write");
+                w.finish().expect("zip").into_inner()
+            },
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "larger than 1 MB",
+        ),
+        (
+            "bomb",
+            zip_of(&[("zeros.bin", Some(&zeros))]),
+            StatusCode::BAD_REQUEST,
+            "expands past 2 MB",
+        ),
+        (
+            "not a zip",
+            b"<html>surprise</html>".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "not a zip",
+        ),
+        ("empty", Vec::new(), StatusCode::BAD_REQUEST, "empty"),
+    ];
+    for (what, bytes, status, message) in cases {
+        let (got, err) = upload(&c, &s, &site, "site.zip", bytes).await;
+        assert_eq!(got, status, "{what}: {err}");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
+            "{what}: {err}"
+        );
+    }
+    // No site, another team's site, a viewer.
+    let good = zip_of(&[("index.html", ok)]);
+    let (status, _) = upload(&c, &s, "not-an-id", "a.zip", good.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let stranger = client();
+    sign_up(&stranger, &s, "eve@example.com", "Eve").await;
+    let (status, _) = upload(&stranger, &s, &site, "a.zip", good.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = upload(&client(), &s, &site, "a.zip", good).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (_, page) = call(&c, &s, "list_deployments", &[]).await;
+    assert_eq!(page["deployments"].as_array().map(Vec::len), before);
+    let left: Vec<_> = std::fs::read_dir(s.data.join("archives"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing unpacked stays: {left:?}");
+    assert!(!Path::new("/tmp/flightdeck-evil.html").exists());
+    assert!(!s.data.join("evil.html").exists());
+}

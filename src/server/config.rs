@@ -29,6 +29,9 @@ pub struct Config {
     /// template whose host starts with `{id}`; by default
     /// `http://{id}.preview.localhost:<port>/`, an origin of its own.
     pub preview_hosts: PreviewHosts,
+    /// `FLIGHTDECK_MAX_UPLOAD_MB` and `FLIGHTDECK_MAX_UNPACKED_MB`: how large
+    /// an uploaded archive may be, packed and unpacked (50 and 200).
+    pub upload_limits: super::archives::Limits,
 }
 
 impl Config {
@@ -85,7 +88,24 @@ impl Config {
             Some(template) => PreviewHosts::parse(&template)?,
             None => PreviewHosts::local(site_addr.port()),
         };
+        let mut upload_limits = super::archives::Limits::default();
+        for (flag, var, slot) in [
+            ("max-upload-mb", "FLIGHTDECK_MAX_UPLOAD_MB", 0),
+            ("max-unpacked-mb", "FLIGHTDECK_MAX_UNPACKED_MB", 1),
+        ] {
+            let Some(raw) = get(flag, var) else { continue };
+            let mb = match raw.parse::<u64>() {
+                Ok(n) if (1..=100_000).contains(&n) => n,
+                _ => return Err(format!("{var} must be a number of megabytes (got {raw:?})")),
+            };
+            if slot == 0 {
+                upload_limits.upload_bytes = (mb * 1024 * 1024) as usize;
+            } else {
+                upload_limits.unpacked_bytes = mb * 1024 * 1024;
+            }
+        }
         Ok(Self {
+            upload_limits,
             preview_hosts,
             max_pipelines,
             database_url,
@@ -118,6 +138,8 @@ const FLAGS: &[&str] = &[
     "public-url",
     "demo",
     "preview-url",
+    "max-upload-mb",
+    "max-unpacked-mb",
 ];
 
 /// `--name value` and `--name=value`; an unknown flag is an error, not a surprise.

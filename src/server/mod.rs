@@ -2,6 +2,7 @@
 //! accounts and sessions, and the HTTP stack around the Leptos app.
 
 pub mod accounts;
+pub mod archives;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -142,6 +143,12 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     let context_state = state.clone();
     let router = Router::new()
         .route("/ws", axum::routing::get(live::handler))
+        .route(
+            "/api/upload_archive",
+            axum::routing::post(archives::upload).layer(axum::extract::DefaultBodyLimit::max(
+                state.config.upload_limits.upload_bytes + 64 * 1024,
+            )),
+        )
         .route(
             "/hooks/github/{site_id}",
             axum::routing::post(webhooks::github),
