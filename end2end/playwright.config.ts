@@ -6,6 +6,9 @@ const bin = process.env.FLIGHTDECK_BIN ?? path.join(process.env.HOME ?? "", ".ca
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../target/site");
 const port = Number(process.env.FLIGHTDECK_E2E_PORT ?? 3100);
 const dataDir = path.resolve(__dirname, ".data");
+// A second server with the compiled-in pipelines: real git fetches, builds and previews.
+const realPort = Number(process.env.FLIGHTDECK_E2E_REAL_PORT ?? 3101);
+const realDataDir = path.resolve(__dirname, ".data-real");
 
 export default defineConfig({
   testDir: "./tests",
@@ -31,7 +34,7 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [{
     // A fresh SQLite database (and demo account) for every run.
     command: `rm -rf "${dataDir}" && mkdir -p "${dataDir}" && exec "${bin}"`,
     url: `http://127.0.0.1:${port}/signin`,
@@ -45,5 +48,18 @@ export default defineConfig({
       FLIGHTDECK_PIPELINES: path.resolve(__dirname, "pipelines.toml"),
       RUST_LOG: "warn",
     },
-  },
+  }, {
+    command: `rm -rf "${realDataDir}" && mkdir -p "${realDataDir}/repos" && exec "${bin}"`,
+    url: `http://127.0.0.1:${realPort}/signin`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    env: {
+      FLIGHTDECK_DATA_DIR: realDataDir,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${realPort}`,
+      LEPTOS_SITE_ROOT: siteRoot,
+      FLIGHTDECK_PREVIEW_URL: `http://{id}.preview.localhost:${realPort}/`,
+      RUST_LOG: "warn",
+    },
+  }],
 });

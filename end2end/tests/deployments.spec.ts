@@ -5,12 +5,13 @@ function step(page: Page, name: string) {
   return page.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) });
 }
 
-test("deploy a demo site, find it in the list and read every field of its page", async ({ page }) => {
+test("deploy a site from GitHub, find it in the list and read every field of its page", async ({ page }) => {
   await signInDemo(page);
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sites" }).click();
-  await page.getByRole("link", { name: "Marketing site" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Marketing site" })).toBeVisible();
-  await waitSiteIdle(page);
+  // The demo sites deploy from local repositories; this one names GitHub,
+  // so its commit links there.
+  const site = `Landing ${unique()}`;
+  const slug = site.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  await createSite(page, site);
   await deploy(page, "abcdef1234");
   const id = page.url().split("/").pop()!;
 
@@ -19,11 +20,11 @@ test("deploy a demo site, find it in the list and read every field of its page",
   const details = page.getByRole("region", { name: "Details" });
   await expect(details.getByRole("link", { name: "abcdef1" })).toHaveAttribute(
     "href",
-    "https://github.com/flightdeck-demo/marketing-site/commit/abcdef1234",
+    `https://github.com/acme/${slug}/commit/abcdef1234`,
   );
   await expect(details).toContainText("Demo User");
   await expect(details).toContainText("Build duration");
-  await expect(details.getByRole("link", { name: "Marketing site" })).toBeVisible();
+  await expect(details.getByRole("link", { name: site })).toBeVisible();
   await expect(page.getByText(id.slice(-8).toLowerCase()).first()).toBeVisible();
   for (const name of ["Install", "Build", "Publish"]) {
     await expect(step(page, name)).toContainText("completed");
@@ -36,7 +37,7 @@ test("deploy a demo site, find it in the list and read every field of its page",
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Deployments" }).click();
   const row = page.getByRole("row").filter({ hasText: "Deploy abcdef1" }).first();
-  await expect(row).toContainText("Marketing site");
+  await expect(row).toContainText(site);
   await expect(row).toContainText("Demo User");
   await expect(row).toContainText("ready");
   await row.getByRole("link", { name: "Deploy abcdef1" }).click();

@@ -8,7 +8,11 @@ use leptos::prelude::*;
 pub async fn list_sites() -> Result<Vec<Site>, AppError> {
     let member = crate::server::auth::require_member().await?;
     let state = crate::server::state::AppState::from_context()?;
-    crate::server::sites::list(&state.db, member.team_id).await
+    let mut sites = crate::server::sites::list(&state.db, member.team_id).await?;
+    for site in &mut sites {
+        site.url = Some(state.config.preview_hosts.url(site.id));
+    }
+    Ok(sites)
 }
 
 /// One site of the team.
@@ -20,9 +24,11 @@ pub async fn get_site(id: String) -> Result<Site, AppError> {
     let Ok(id) = id.parse() else {
         return Err(AppError::not_found("Site"));
     };
-    crate::server::sites::get(&state.db, member.team_id, id)
+    let mut site = crate::server::sites::get(&state.db, member.team_id, id)
         .await?
-        .ok_or_else(|| AppError::not_found("Site"))
+        .ok_or_else(|| AppError::not_found("Site"))?;
+    site.url = Some(state.config.preview_hosts.url(site.id));
+    Ok(site)
 }
 
 /// Creates a site from a repository and branch; its `create_site` pipeline

@@ -34,6 +34,9 @@ pub struct Site {
     pub current_deployment: Option<Deployment>,
     /// The operation running on the site, else the oldest one waiting.
     pub active_deployment: Option<Deployment>,
+    /// Where the site's current deployment is served.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 impl Site {

@@ -1,7 +1,7 @@
 //! One site: what it serves, what it runs, its own history and its buttons.
 
 use crate::api::deployments::{TriggerDeployment, list_deployments};
-use crate::api::sites::get_site;
+use crate::api::sites::{RotateWebhookSecret, get_site, get_site_hooks};
 use crate::components::deployment_table::{Accepts, DeploymentTable};
 use crate::components::filters::{DeploymentFilters, Pager};
 use crate::components::shell::SessionResource;
@@ -87,6 +87,13 @@ pub fn SitePage() -> impl IntoView {
                             <dd><CurrentDeployment site=site.clone() /></dd>
                             <dt>"Now"</dt>
                             <dd><ActiveOperation site=site.clone() /></dd>
+                            <dt>"URL"</dt>
+                            <dd>{match (site.url.clone(), site.current_deployment.is_some()) {
+                                (Some(url), true) => view! {
+                                    <a class="truncate" href=url.clone() target="_blank" rel="noopener">{url.clone()}</a>
+                                }.into_any(),
+                                _ => view! { <span class="muted">"Not deployed yet"</span> }.into_any(),
+                            }}</dd>
                             <dt>"Repository"</dt>
                             <dd class="truncate" title=site.repository.clone()>{site.repository.clone()}</dd>
                             <dt>"Branch"</dt>
@@ -97,6 +104,7 @@ pub fn SitePage() -> impl IntoView {
                             <dd><RelativeTime ms=site.created_at /></dd>
                         </dl>
                     </section>
+                    {can_act.then(|| view! { <WebhookSettings site_id=site.id.to_string() /> })}
                 }.into_any()
             })}
         </Transition>
@@ -152,6 +160,7 @@ fn SiteHeader(
     let error = move || trigger.value().get().and_then(Result::err);
     let pending = move || trigger.pending().get();
     let (deploy_site_id, deploy_title) = (site_id.clone(), busy_title.clone());
+    let (upload_site_id, upload_title) = (site_id.clone(), busy_title.clone());
     // A stopped site can be restarted; a running one stopped.
     let (kind, label) = match site.state {
         SiteState::Stopped => ("restart", "Restart"),
@@ -184,6 +193,17 @@ fn SiteHeader(
             {can_act.then(|| view! {
                 <div class="actions">
                     {lifecycle_button}
+                    // A plain form: the browser sends the file and follows
+                    // the answer to the new deployment's page.
+                    <form class="upload-form" method="post" action="/api/upload_archive" enctype="multipart/form-data">
+                        <input type="hidden" name="site_id" value=upload_site_id />
+                        <label class="button" class:disabled=is_busy title=upload_title>
+                            "Upload .zip"
+                            <input class="visually-hidden" type="file" name="archive" accept=".zip,application/zip"
+                                required disabled=is_busy
+                                onchange="this.files.length && this.form.submit()" />
+                        </label>
+                    </form>
                     <ActionForm action=trigger attr:class="deploy-form">
                         <input type="hidden" name="site_id" value=deploy_site_id />
                         <input type="hidden" name="kind" value="deploy" />
@@ -208,5 +228,63 @@ fn SiteHeader(
             </p>
         })}
         {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+    }
+}
+
+/// Where GitHub sends this site's pushes and pull requests, and the secret
+/// that signs them; owners and members only.
+#[component]
+fn WebhookSettings(site_id: String) -> impl IntoView {
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let id = site_id.clone();
+    let hooks = Resource::new(
+        move || rotate.version().get(),
+        move |_| get_site_hooks(id.clone()),
+    );
+    let reveal = RwSignal::new(false);
+    view! {
+        <section class="card settings" aria-labelledby="webhook-title">
+            <div class="section-header">
+                <h2 id="webhook-title">"GitHub webhook"</h2>
+            </div>
+            <p class="muted">
+                "In the repository's Settings → Webhooks, add this URL with content type "
+                <code>"application/json"</code>
+                " and the secret below. Pushes to the branch deploy (when auto-deploy is on); pull requests deploy a preview."
+            </p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match hooks.await {
+                        Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                        Ok(h) => {
+                            let secret = h.secret.clone();
+                            view! {
+                                <dl class="facts facts-wide">
+                                    <dt>"Payload URL"</dt>
+                                    <dd><code class="selectable">{h.webhook_url}</code></dd>
+                                    <dt>"Secret"</dt>
+                                    <dd class="secret-row">
+                                        <code class="selectable" data-testid="webhook-secret">
+                                            {move || if reveal.get() { secret.clone() } else { "•".repeat(24) }}
+                                        </code>
+                                        <button class="button button-small" type="button"
+                                            on:click=move |_| reveal.update(|r| *r = !*r)>
+                                            {move || if reveal.get() { "Hide" } else { "Show" }}
+                                        </button>
+                                    </dd>
+                                </dl>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <ActionForm action=rotate attr:class="inline-form">
+                <input type="hidden" name="id" value=site_id />
+                <button class="button" type="submit" disabled=move || rotate.pending().get()>
+                    "Rotate secret"
+                </button>
+                <span class="muted">" Deliveries signed with the old secret are refused at once."</span>
+            </ActionForm>
+        </section>
     }
 }

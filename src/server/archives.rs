@@ -62,6 +62,10 @@ pub async fn upload(
             } else {
                 status
             };
+            if wants_html {
+                // A form sent without JavaScript: a page a person can read.
+                return (status, axum::response::Html(error_page(&e.message))).into_response();
+            }
             (
                 status,
                 [(header::CONTENT_TYPE, "application/json")],
@@ -196,6 +200,22 @@ async fn receive(
     super::deployments::get(&state.db, member.team_id, id)
         .await?
         .ok_or_else(|| AppError::new(ErrorKind::Internal, "The deployment vanished."))
+}
+
+fn error_page(message: &str) -> String {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    format!(
+        "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>Upload refused · Flightdeck</title><link rel=\"stylesheet\" href=\"/pkg/flightdeck.css\">\
+         <main class=\"auth-page\"><section class=\"card\"><h1>Upload refused</h1>\
+         <p class=\"form-error\" role=\"alert\">{escaped}</p>\
+         <p>Nothing was deployed. <a href=\"/sites\">Back to your sites</a></p>\
+         </section></main>"
+    )
 }
 
 /// The last part of an uploaded file's name, without control characters,

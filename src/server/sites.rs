@@ -39,6 +39,7 @@ impl From<SiteRow> for Site {
             created_at: r.created_at,
             current_deployment: None,
             active_deployment: None,
+            url: None,
         }
     }
 }

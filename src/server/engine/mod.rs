@@ -677,7 +677,12 @@ async fn make_current(
         )
         .await?;
     }
-    // The new current one's event must show it current.
+    // The new current one's event must show it current, with a version
+    // newer than its completion's, or pages would keep the older state.
+    sqlx::query("update deployments set version = version + 1 where id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     store::emit_deployment(db, tx, id).await
 }
 
