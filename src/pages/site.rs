@@ -54,6 +54,13 @@ pub fn SitePage() -> impl IntoView {
     let history = Resource::new(history_params, |(id, status, kind, cursor, _)| {
         list_deployments(Some(id), status, kind, cursor)
     });
+    // Created here, not inside the Suspense below, so the server renders
+    // and serialises it with the page. Viewers get a refusal, never shown.
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let hooks = Resource::new(
+        move || (id(), rotate.version().get()),
+        |(id, _)| get_site_hooks(id),
+    );
     let session = expect_context::<SessionResource>();
     // A started operation is a new deployment: go and watch it.
     let navigate = use_navigate();
@@ -104,7 +111,7 @@ pub fn SitePage() -> impl IntoView {
                             <dd><RelativeTime ms=site.created_at /></dd>
                         </dl>
                     </section>
-                    {can_act.then(|| view! { <WebhookSettings site_id=site.id.to_string() /> })}
+                    {can_act.then(|| view! { <WebhookSettings site_id=site.id.to_string() hooks rotate /> })}
                 }.into_any()
             })}
         </Transition>
@@ -234,13 +241,11 @@ fn SiteHeader(
 /// Where GitHub sends this site's pushes and pull requests, and the secret
 /// that signs them; owners and members only.
 #[component]
-fn WebhookSettings(site_id: String) -> impl IntoView {
-    let rotate = ServerAction::<RotateWebhookSecret>::new();
-    let id = site_id.clone();
-    let hooks = Resource::new(
-        move || rotate.version().get(),
-        move |_| get_site_hooks(id.clone()),
-    );
+fn WebhookSettings(
+    site_id: String,
+    hooks: Resource<Result<crate::api::sites::SiteHooks, crate::model::AppError>>,
+    rotate: ServerAction<RotateWebhookSecret>,
+) -> impl IntoView {
     let reveal = RwSignal::new(false);
     view! {
         <section class="card settings" aria-labelledby="webhook-title">
