@@ -2,10 +2,10 @@
 
 mod common;
 
-use common::server::{Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines};
+use common::server::{
+    Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines, wait_status,
+};
 use reqwest::StatusCode;
-use serde_json::Value;
-use std::time::Duration;
 
 async fn server() -> Server {
     start_with_test_pipelines().await
@@ -32,17 +32,6 @@ async fn team_site(s: &Server, c: &reqwest::Client, email: &str) -> String {
     .await
     .expect("site");
     site.to_string()
-}
-
-async fn wait_status(c: &reqwest::Client, s: &Server, id: &str, status: &str) -> Value {
-    for _ in 0..300 {
-        let (_, d) = call(c, s, "get_deployment", &[("id", id)]).await;
-        if d["status"] == status {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} never became {status}");
 }
 
 #[tokio::test]

@@ -2,10 +2,11 @@
 
 mod common;
 
-use common::server::{Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines};
+use common::server::{
+    Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines, wait_idle,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::time::Duration;
 
 async fn count(s: &Server, table: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
@@ -13,18 +14,6 @@ async fn count(s: &Server, table: &str) -> i64 {
         .await
         .expect("count");
     n
-}
-
-/// Waits until the site has no queued or running operation.
-async fn wait_idle(c: &reqwest::Client, s: &Server, site: &str) -> Value {
-    for _ in 0..300 {
-        let (_, body) = call(c, s, "get_site", &[("id", site)]).await;
-        if body["active_deployment"].is_null() && !body["current_deployment"].is_null() {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("site {site} never became idle");
 }
 
 #[tokio::test]

@@ -4,11 +4,13 @@
 
 mod common;
 
-use common::server::{Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines};
+use common::server::{
+    Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines, wait_idle,
+    wait_status,
+};
 use flightdeck::server::webhooks::sign;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 fn fixture(name: &str) -> Value {
     let path = format!(
@@ -94,28 +96,6 @@ async fn signed(s: &Server, site: &Site, event: &str, payload: &Value) -> (Statu
 async fn deployments(c: &reqwest::Client, s: &Server, site: &str) -> Vec<Value> {
     let (_, page) = call(c, s, "list_deployments", &[("site_id", site)]).await;
     page["deployments"].as_array().cloned().unwrap_or_default()
-}
-
-async fn wait_idle(c: &reqwest::Client, s: &Server, site: &str) {
-    for _ in 0..600 {
-        let (_, v) = call(c, s, "get_site", &[("id", site)]).await;
-        if v["active_deployment"].is_null() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{site} stayed busy");
-}
-
-async fn wait_status(c: &reqwest::Client, s: &Server, id: &str, status: &str) -> Value {
-    for _ in 0..600 {
-        let (_, d) = call(c, s, "get_deployment", &[("id", id)]).await;
-        if d["status"] == status {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} never became {status}");
 }
 
 #[tokio::test]

@@ -8,11 +8,8 @@ use leptos::prelude::*;
 pub async fn list_sites() -> Result<Vec<Site>, AppError> {
     let member = crate::server::auth::require_member().await?;
     let state = crate::server::state::AppState::from_context()?;
-    let mut sites = crate::server::sites::list(&state.db, member.team_id).await?;
-    for site in &mut sites {
-        site.url = Some(state.config.preview_hosts.url(site.id));
-    }
-    Ok(sites)
+    let sites = crate::server::sites::list(&state.db, member.team_id).await?;
+    Ok(sites.into_iter().map(|s| with_url(&state, s)).collect())
 }
 
 /// One site of the team.
@@ -24,11 +21,17 @@ pub async fn get_site(id: String) -> Result<Site, AppError> {
     let Ok(id) = id.parse() else {
         return Err(AppError::not_found("Site"));
     };
-    let mut site = crate::server::sites::get(&state.db, member.team_id, id)
+    let site = crate::server::sites::get(&state.db, member.team_id, id)
         .await?
         .ok_or_else(|| AppError::not_found("Site"))?;
+    Ok(with_url(&state, site))
+}
+
+/// The site with the URL its current deployment is served at.
+#[cfg(feature = "ssr")]
+fn with_url(state: &crate::server::state::AppState, mut site: Site) -> Site {
     site.url = Some(state.config.preview_hosts.url(site.id));
-    Ok(site)
+    site
 }
 
 /// Creates a site from a repository and branch; its `create_site` pipeline

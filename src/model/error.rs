@@ -22,6 +22,8 @@ pub enum ErrorKind {
     /// The request clashes with the current state (a duplicate email, a
     /// busy site). 409.
     Conflict,
+    /// The body is larger than the endpoint reads (an upload, a webhook). 413.
+    TooLarge,
     /// Anything unexpected; details are in the server log. 500.
     Internal,
 }
@@ -53,6 +55,10 @@ impl AppError {
         Self::new(ErrorKind::Conflict, message)
     }
 
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::TooLarge, message)
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorKind::NotFound, format!("{what} not found."))
     }
@@ -76,6 +82,7 @@ impl AppError {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
+            ErrorKind::TooLarge => 413,
             ErrorKind::Internal => 500,
         }
     }

@@ -103,7 +103,7 @@ pub async fn teams_of(db: &Db, user_id: UserId) -> Result<Vec<TeamSummary>, AppE
         .collect())
 }
 
-async fn user(db: &Db, user_id: UserId) -> Result<Option<UserInfo>, AppError> {
+pub async fn user(db: &Db, user_id: UserId) -> Result<Option<UserInfo>, AppError> {
     let row: Option<(UserId, String, String)> =
         sqlx::query_as("select id, email, name from users where id = $1")
             .bind(user_id)

@@ -55,24 +55,12 @@ pub async fn upload(
                 axum::Json(deployment).into_response()
             }
         }
-        Err(e) => {
+        // A form sent without JavaScript gets a page a person can read.
+        Err(e) if wants_html => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            let status = if e.message.starts_with("The archive is larger") {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                status
-            };
-            if wants_html {
-                // A form sent without JavaScript: a page a person can read.
-                return (status, axum::response::Html(error_page(&e.message))).into_response();
-            }
-            (
-                status,
-                [(header::CONTENT_TYPE, "application/json")],
-                serde_json::to_string(&e).unwrap_or_default(),
-            )
-                .into_response()
+            (status, axum::response::Html(error_page(&e.message))).into_response()
         }
+        Err(e) => e.into_response(),
     }
 }
 
@@ -92,7 +80,7 @@ async fn receive(
         )
     })?;
     let too_large = || {
-        AppError::invalid(format!(
+        AppError::too_large(format!(
             "The archive is larger than {} MB.",
             limits.upload_bytes / (1024 * 1024)
         ))
@@ -166,10 +154,7 @@ async fn receive(
         tracing::error!(error = %e, "could not move an unpacked archive");
         AppError::internal()
     })?;
-    let user_name: Option<(String,)> = sqlx::query_as("select name from users where id = $1")
-        .bind(member.user_id)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    let user = super::accounts::user(&state.db, member.user_id).await?;
     let triggered = state
         .engine
         .trigger(TriggerRequest {
@@ -178,7 +163,7 @@ async fn receive(
             pipeline_type: PipelineType::Deploy,
             trigger: TriggerKind::Manual,
             user_id: Some(member.user_id),
-            triggered_by: user_name.map(|(n,)| n).unwrap_or_default(),
+            triggered_by: user.map(|u| u.name).unwrap_or_default(),
             source: Source {
                 kind: Some(SourceKind::Archive),
                 archive_name: Some(file_name),

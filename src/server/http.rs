@@ -80,12 +80,7 @@ pub async fn same_origin_writes(
         ),
     };
     if cross_site || !origin_ok {
-        let err = AppError::forbidden("This request came from another site and was refused.");
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::to_string(&err).unwrap_or_default(),
-        )
+        return AppError::forbidden("This request came from another site and was refused.")
             .into_response();
     }
     next.run(request).await
@@ -108,6 +103,19 @@ pub(crate) fn is_own_origin(
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
         .is_some_and(|rest| rest == host)
+}
+
+/// A refused request outside the server functions (uploads, webhooks,
+/// middleware): the status its kind names and the same JSON body.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&self).unwrap_or_default(),
+        )
+            .into_response()
+    }
 }
 
 /// Server functions answer errors with status 500; this gives a refused

@@ -27,24 +27,9 @@ pub async fn github(
 ) -> Response {
     match handle(&state, &site_id, &headers, body).await {
         Ok((status, message, deployment)) => reply(status, &message, deployment),
-        Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            let status = if e.message == TOO_LARGE {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                status
-            };
-            (
-                status,
-                [(header::CONTENT_TYPE, "application/json")],
-                serde_json::to_string(&e).unwrap_or_default(),
-            )
-                .into_response()
-        }
+        Err(e) => e.into_response(),
     }
 }
-
-const TOO_LARGE: &str = "The payload is larger than 5 MB and was not read.";
 
 fn reply(status: StatusCode, message: &str, deployment: Option<DeploymentId>) -> Response {
     let body = serde_json::json!({ "message": message, "deployment_id": deployment });
@@ -82,7 +67,7 @@ async fn handle(
     };
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| AppError::invalid(TOO_LARGE))?;
+        .map_err(|_| AppError::too_large("The payload is larger than 5 MB and was not read."))?;
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok())

@@ -161,3 +161,28 @@ pub async fn join_as_viewer(
         .to_string();
     call(viewer, s, "switch_team", &[("team_id", &team)]).await;
 }
+
+/// Waits until a deployment has `status`, and returns it.
+pub async fn wait_status(c: &reqwest::Client, s: &Server, id: &str, status: &str) -> Value {
+    for _ in 0..600 {
+        let (_, d) = call(c, s, "get_deployment", &[("id", id)]).await;
+        if d["status"] == status {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{id} never became {status}");
+}
+
+/// Waits until the site has a current deployment and no queued or running
+/// operation, and returns it.
+pub async fn wait_idle(c: &reqwest::Client, s: &Server, site: &str) -> Value {
+    for _ in 0..600 {
+        let (_, body) = call(c, s, "get_site", &[("id", site)]).await;
+        if body["active_deployment"].is_null() && !body["current_deployment"].is_null() {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("site {site} never became idle");
+}

@@ -284,11 +284,11 @@ impl Engine {
         // The final write must land, or the deployment would stay running
         // forever: a transient failure (a busy database, a deadlock victim)
         // is retried.
+        let preview_url = (status == DeploymentStatus::Completed
+            && d.pipeline_type == PipelineType::Deploy)
+            .then(|| self.inner.config.preview_hosts.url(d.id));
         let mut attempt = 0;
         loop {
-            let preview_url = (status == DeploymentStatus::Completed
-                && d.pipeline_type == PipelineType::Deploy)
-                .then(|| self.inner.config.preview_hosts.url(d.id));
             match finish(db, &d, status, error.clone(), preview_url.clone()).await {
                 Ok(()) => break,
                 Err(e) if attempt < 8 => {
@@ -546,14 +546,15 @@ impl Engine {
                     .to_string(),
             ),
         ];
+        let parsed: serde_json::Value = serde_json::from_str(&meta).unwrap_or_default();
         // An uploaded archive, unpacked and checked when it was received.
-        if let Some(archive) = archive_id(&meta) {
+        if let Some(archive) = archive_id(&parsed) {
             env.push((
                 "FLIGHTDECK_ARCHIVE_DIR".into(),
                 archive_dir(data, archive).display().to_string(),
             ));
         }
-        env.extend(meta_env(&meta));
+        env.extend(meta_env(&parsed));
         env.push(("FLIGHTDECK_META".into(), meta));
         Ok(env)
     }
@@ -565,18 +566,17 @@ pub fn archive_dir(data_dir: &std::path::Path, id: ulid::Ulid) -> PathBuf {
 }
 
 /// The `archive_id` of a deployment's meta, when it deploys an upload.
-fn archive_id(meta: &str) -> Option<ulid::Ulid> {
-    let value: serde_json::Value = serde_json::from_str(meta).ok()?;
-    ulid::Ulid::from_string(value.get("archive_id")?.as_str()?).ok()
+fn archive_id(meta: &serde_json::Value) -> Option<ulid::Ulid> {
+    ulid::Ulid::from_string(meta.get("archive_id")?.as_str()?).ok()
 }
 
 /// Top-level scalar meta values as FLIGHTDECK_META_<KEY> (key upper-cased,
 /// anything but A-Z, 0-9 and _ dropped).
-fn meta_env(meta: &str) -> Vec<(String, String)> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(meta) else {
+fn meta_env(meta: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(map) = meta.as_object() else {
         return Vec::new();
     };
-    map.into_iter()
+    map.iter()
         .filter_map(|(k, v)| {
             let key: String = k
                 .to_uppercase()
@@ -584,7 +584,7 @@ fn meta_env(meta: &str) -> Vec<(String, String)> {
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
             let value = match v {
-                serde_json::Value::String(s) => s,
+                serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Number(n) => n.to_string(),
                 serde_json::Value::Bool(b) => b.to_string(),
                 _ => return None,
