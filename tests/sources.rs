@@ -61,7 +61,7 @@ async fn newest_deploy(c: &reqwest::Client, s: &Server, site: &str) -> Value {
             c,
             s,
             "list_deployments",
-            &[("site_id", site), ("type", "deploy")],
+            &[("site_id", site), ("pipeline_type", "deploy")],
         )
         .await;
         if let Some(d) = page["deployments"].as_array().and_then(|l| l.first()) {
@@ -519,4 +519,186 @@ async fn refused_uploads_get_a_reason_and_change_nothing() {
     assert!(left.is_empty(), "nothing unpacked stays: {left:?}");
     assert!(!Path::new("/tmp/flightdeck-evil.html").exists());
     assert!(!s.data.join("evil.html").exists());
+}
+
+#[tokio::test]
+async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() {
+    let s = server().await;
+    let c = client();
+    sign_up(&c, &s, "ada@example.com", "Rockets").await;
+    let repo = repository(&s, "capsules");
+    let (_, site) = call(
+        &c,
+        &s,
+        "create_site",
+        &[
+            ("name", "Rocket Shop"),
+            ("repository", &repo.display().to_string()),
+            ("branch", "main"),
+        ],
+    )
+    .await;
+    let site_id = site["id"].as_str().expect("id").to_string();
+    newest_deploy(&c, &s, &site_id).await;
+    let served = || async { preview(&s, &site_id, "/").await.text().await.expect("html") };
+    let first = served().await;
+    assert!(first.contains("Parts for every rocket"));
+
+    // A capsule of what the site serves now.
+    let run = |form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let s = &s;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, d) = call(&c, s, "trigger_deployment", &form).await;
+            assert_eq!(status, StatusCode::OK, "{d}");
+            wait_finished(&c, s, d["id"].as_str().expect("id")).await
+        }
+    };
+    let capsule = run(vec![
+        ("site_id", site_id.clone()),
+        ("kind", "time_capsule".into()),
+    ])
+    .await;
+    assert_eq!(capsule["status"], "completed", "{capsule}");
+    let capsule_id = capsule["meta"]["capsule_id"]
+        .as_str()
+        .expect("capsule id")
+        .to_string();
+    assert!(
+        s.data
+            .join("capsules")
+            .join(&site_id)
+            .join(format!("{capsule_id}.tar.gz"))
+            .is_file()
+    );
+
+    // A new version goes live, then the capsule brings the first one back.
+    std::fs::write(repo.join("index.html"), "<h1>Version two</h1>").expect("edit");
+    git(&repo, &["commit", "-qam", "Two"]);
+    run(vec![
+        ("site_id", site_id.clone()),
+        ("kind", "deploy".into()),
+    ])
+    .await;
+    assert_eq!(served().await, "<h1>Version two</h1>");
+    let restored = run(vec![
+        ("site_id", site_id.clone()),
+        ("kind", "restore".into()),
+        ("capsule_id", capsule_id.clone()),
+    ])
+    .await;
+    assert_eq!(restored["status"], "completed", "{restored}");
+    assert_eq!(restored["is_current"], true);
+    assert_eq!(served().await, first);
+    assert!(restored["preview_url"].is_string());
+
+    // A restore of anything but one of this site's capsules changes nothing.
+    let (_, before) = call(&c, &s, "list_deployments", &[]).await;
+    for bad in [None, Some("nope"), Some("01JZZZZZZZZZZZZZZZZZZZZZZZ")] {
+        let mut form = vec![("site_id", site_id.as_str()), ("kind", "restore")];
+        if let Some(b) = bad {
+            form.push(("capsule_id", b));
+        }
+        let (status, err) = call(&c, &s, "trigger_deployment", &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("time capsule"),
+            "{err}"
+        );
+    }
+    let (_, after) = call(&c, &s, "list_deployments", &[]).await;
+    assert_eq!(before["deployments"], after["deployments"]);
+
+    // A clone and a staging copy serve what the site serves now.
+    let (status, clone) = call(
+        &c,
+        &s,
+        "clone_site",
+        &[("site_id", &site_id), ("name", "Rocket Copy")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{clone}");
+    let clone_id = clone["id"].as_str().expect("id").to_string();
+    assert_eq!(clone["auto_deploy"], false);
+    let d = newest_of(&c, &s, &clone_id, "clone_site").await;
+    assert_eq!(d["status"], "completed", "{d}");
+    assert_eq!(d["meta"]["source_site_id"], site_id.as_str());
+    assert_eq!(
+        preview(&s, &clone_id, "/")
+            .await
+            .text()
+            .await
+            .expect("html"),
+        first
+    );
+
+    let (status, staging) = call(&c, &s, "create_staging", &[("site_id", &site_id)]).await;
+    assert_eq!(status, StatusCode::OK, "{staging}");
+    assert_eq!(staging["name"], "Rocket Shop staging");
+    assert_eq!(staging["parent_site_id"], site_id.as_str());
+    let staging_id = staging["id"].as_str().expect("id").to_string();
+    let d = newest_of(&c, &s, &staging_id, "create_staging").await;
+    assert_eq!(d["status"], "completed", "{d}");
+    assert_eq!(d["meta"]["staging_id"], staging_id.as_str());
+    assert_eq!(
+        preview(&s, &staging_id, "/")
+            .await
+            .text()
+            .await
+            .expect("html"),
+        first
+    );
+
+    // A site with nothing deployed has nothing to copy; another team sees no site.
+    let (_, empty) = call(
+        &c,
+        &s,
+        "create_site",
+        &[
+            ("name", "Empty"),
+            ("repository", "https://github.com/acme/empty"),
+            ("branch", "main"),
+        ],
+    )
+    .await;
+    let empty_id = empty["id"].as_str().expect("id");
+    let (status, err) = call(&c, &s, "create_staging", &[("site_id", empty_id)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nothing deployed"),
+        "{err}"
+    );
+    let stranger = client();
+    sign_up(&stranger, &s, "eve@example.com", "Eve").await;
+    let (status, _) = call(
+        &stranger,
+        &s,
+        "clone_site",
+        &[("site_id", &site_id), ("name", "Mine")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The site's newest deployment of `kind`, once finished.
+async fn newest_of(c: &reqwest::Client, s: &Server, site: &str, kind: &str) -> Value {
+    let (_, page) = call(
+        c,
+        s,
+        "list_deployments",
+        &[("site_id", site), ("pipeline_type", kind)],
+    )
+    .await;
+    let id = page["deployments"][0]["id"]
+        .as_str()
+        .expect("a deployment")
+        .to_string();
+    wait_finished(c, s, &id).await
 }

@@ -68,13 +68,15 @@ pub async fn get_deployment_view(id: String) -> Result<Deployment, AppError> {
 }
 
 /// Starts an operation on a site by hand: `kind` is `deploy` (optionally of
-/// `git_ref`, a branch or commit), `restart`, `stop` or `time_capsule`.
+/// `git_ref`, a branch or commit), `restart`, `stop`, `time_capsule`, or
+/// `restore` of one of the site's capsules (`capsule_id`).
 /// Refused while the site is busy.
 #[server(endpoint = "trigger_deployment")]
 pub async fn trigger_deployment(
     site_id: String,
     kind: String,
     git_ref: Option<String>,
+    capsule_id: Option<String>,
 ) -> Result<Deployment, AppError> {
     use crate::model::validate::{GitRef, git_ref as parse_ref};
     use crate::model::{PipelineType, TriggerKind};
@@ -91,7 +93,8 @@ pub async fn trigger_deployment(
             t @ (PipelineType::Deploy
             | PipelineType::Restart
             | PipelineType::Stop
-            | PipelineType::TimeCapsule),
+            | PipelineType::TimeCapsule
+            | PipelineType::Restore),
         ) => t,
         Some(other) => {
             return Err(AppError::invalid(format!(
@@ -101,7 +104,7 @@ pub async fn trigger_deployment(
         }
         None => {
             return Err(AppError::invalid(
-                "Choose what to run: deploy, restart, stop or time_capsule.",
+                "Choose what to run: deploy, restart, stop, time_capsule or restore.",
             ));
         }
     };
@@ -126,6 +129,15 @@ pub async fn trigger_deployment(
     let meta = match pipeline_type {
         PipelineType::TimeCapsule => {
             serde_json::json!({ "capsule_id": ulid::Ulid::new().to_string() })
+        }
+        PipelineType::Restore => {
+            let capsule = crate::server::deployments::capsule_of(
+                &state.db,
+                site_id,
+                capsule_id.as_deref().unwrap_or_default(),
+            )
+            .await?;
+            serde_json::json!({ "capsule_id": capsule })
         }
         _ => serde_json::json!({}),
     };

@@ -101,3 +101,57 @@ pub async fn rotate_webhook_secret(id: String) -> Result<SiteHooks, AppError> {
     crate::server::sites::rotate_secret(&state.db, member.team_id, id).await?;
     crate::server::sites::hooks(&state, member.team_id, id).await
 }
+
+/// A new site with a copy of what `site_id` serves now, under `name`.
+/// Its clone pipeline starts at once; auto-deploy is off, so a push never
+/// overwrites the copy.
+#[server(endpoint = "clone_site")]
+pub async fn clone_site(site_id: String, name: String) -> Result<Site, AppError> {
+    copy_site(site_id, Some(name), crate::model::PipelineType::CloneSite).await
+}
+
+/// A staging copy of `site_id` (named "<site> staging", its parent the
+/// site) with what the site serves now.
+#[server(endpoint = "create_staging")]
+pub async fn create_staging(site_id: String) -> Result<Site, AppError> {
+    copy_site(site_id, None, crate::model::PipelineType::CreateStaging).await
+}
+
+#[cfg(feature = "ssr")]
+async fn copy_site(
+    site_id: String,
+    name: Option<String>,
+    kind: crate::model::PipelineType,
+) -> Result<Site, AppError> {
+    let member = crate::server::auth::require_member()
+        .await?
+        .require_trigger()?;
+    let state = crate::server::state::AppState::from_context()?;
+    let Ok(source) = site_id.parse() else {
+        return Err(AppError::not_found("Site"));
+    };
+    let name = name
+        .map(|n| crate::model::validate::name(&n, "site name"))
+        .transpose()?;
+    let user = crate::server::auth::current_session()
+        .await?
+        .ok_or_else(AppError::unauthenticated)?;
+    let id = crate::server::sites::copy(
+        &state.db,
+        &state.engine,
+        crate::server::sites::Copy {
+            team_id: member.team_id,
+            source,
+            name,
+            kind,
+            user_id: member.user_id,
+            triggered_by: user.user.name,
+        },
+    )
+    .await?;
+    crate::server::http::redirect_plain_form(&format!("/sites/{id}"));
+    let site = crate::server::sites::get(&state.db, member.team_id, id)
+        .await?
+        .ok_or_else(AppError::internal)?;
+    Ok(with_url(&state, site))
+}

@@ -136,6 +136,15 @@ text_enum!(PipelineType {
 });
 
 impl PipelineType {
+    /// Whether a completed run of this type publishes files that are served
+    /// (at its own preview URL, and as the site's current deployment).
+    pub fn publishes(self) -> bool {
+        matches!(
+            self,
+            Self::Deploy | Self::Restore | Self::CloneSite | Self::CreateStaging
+        )
+    }
+
     /// How the type reads in a list: "Create staging", not "create_staging".
     pub fn label(self) -> &'static str {
         match self {

@@ -336,3 +336,25 @@ where
     }
     Ok(())
 }
+
+/// A capsule of the site that can be restored: the `capsule_id` of one of
+/// its completed time capsules. Anything else is refused by name.
+pub async fn capsule_of(db: &Db, site_id: SiteId, raw: &str) -> Result<String, AppError> {
+    let missing =
+        || AppError::invalid("Choose a time capsule of this site to restore (capsule_id).");
+    let wanted = ulid::Ulid::from_string(raw.trim())
+        .map_err(|_| missing())?
+        .to_string();
+    let metas: Vec<(String,)> = sqlx::query_as(
+        "select meta from deployments where site_id = $1 and type = 'time_capsule' and status = 'completed'",
+    )
+    .bind(site_id)
+    .fetch_all(&db.pool)
+    .await?;
+    metas
+        .iter()
+        .filter_map(|(m,)| serde_json::from_str::<serde_json::Value>(m).ok())
+        .any(|m| m["capsule_id"] == wanted.as_str())
+        .then_some(wanted)
+        .ok_or_else(missing)
+}

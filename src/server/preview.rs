@@ -136,7 +136,7 @@ async fn resolve(db: &Db, label: &str) -> Result<Target, sqlx::Error> {
         return Ok(Target::Unknown);
     };
     let deployment: Option<(DeploymentId,)> = sqlx::query_as(
-        "select id from deployments where id = $1 and type = 'deploy' \
+        "select id from deployments where id = $1 and preview_url is not null \
          and status in ('completed', 'superseded')",
     )
     .bind(DeploymentId(ulid))

@@ -285,6 +285,74 @@ pub async fn create(
     Ok(id)
 }
 
+/// A copy of a site to make: a clone under a name of its own, or a staging copy.
+pub struct Copy {
+    pub team_id: TeamId,
+    pub source: SiteId,
+    /// The clone's name; a staging copy is "<source> staging".
+    pub name: Option<String>,
+    pub kind: PipelineType,
+    pub user_id: crate::model::UserId,
+    pub triggered_by: String,
+}
+
+/// Creates the new site and queues its clone or staging pipeline, which
+/// copies the source's current release. Refused while the source has
+/// nothing deployed.
+pub async fn copy(db: &Db, engine: &Engine, copy: Copy) -> Result<SiteId, AppError> {
+    let source = get(db, copy.team_id, copy.source)
+        .await?
+        .ok_or_else(|| AppError::not_found("Site"))?;
+    let Some(current) = &source.current_deployment else {
+        return Err(AppError::invalid(format!(
+            "{} has nothing deployed yet: deploy it first, then copy it.",
+            source.name
+        )));
+    };
+    let staging = copy.kind == PipelineType::CreateStaging;
+    let name = match (&copy.name, staging) {
+        (Some(name), false) => name.clone(),
+        (_, true) => {
+            crate::model::validate::name(&format!("{} staging", source.name), "site name")?
+        }
+        (None, false) => return Err(AppError::invalid("Enter a name for the copy.")),
+    };
+    let id = insert(
+        db,
+        NewSite {
+            team_id: copy.team_id,
+            name: &name,
+            repository: &source.repository,
+            branch: &source.branch,
+            auto_deploy: false,
+            parent_site_id: staging.then_some(source.id),
+        },
+    )
+    .await?;
+    let mut meta = serde_json::json!({
+        "source_site_id": source.id,
+        "source_deployment_id": current.id,
+    });
+    if staging {
+        meta["staging_id"] = serde_json::json!(id);
+    }
+    engine
+        .trigger(TriggerRequest {
+            team_id: copy.team_id,
+            site_id: id,
+            pipeline_type: copy.kind,
+            trigger: TriggerKind::Manual,
+            user_id: Some(copy.user_id),
+            triggered_by: copy.triggered_by,
+            source: Source::default(),
+            pr_number: None,
+            meta,
+            retry_of: None,
+        })
+        .await?;
+    Ok(id)
+}
+
 /// Queues a new site's `create_site` pipeline and its first deploy, both
 /// automatic, so they run one after the other as soon as the engine can.
 pub async fn queue_first_operations(

@@ -284,8 +284,7 @@ impl Engine {
         // The final write must land, or the deployment would stay running
         // forever: a transient failure (a busy database, a deadlock victim)
         // is retried.
-        let preview_url = (status == DeploymentStatus::Completed
-            && d.pipeline_type == PipelineType::Deploy)
+        let preview_url = (status == DeploymentStatus::Completed && d.pipeline_type.publishes())
             .then(|| self.inner.config.preview_hosts.url(d.id));
         let mut attempt = 0;
         loop {
@@ -548,11 +547,26 @@ impl Engine {
         ];
         let parsed: serde_json::Value = serde_json::from_str(&meta).unwrap_or_default();
         // An uploaded archive, unpacked and checked when it was received.
-        if let Some(archive) = archive_id(&parsed) {
+        if let Some(archive) = meta_ulid(&parsed, "archive_id") {
             env.push((
                 "FLIGHTDECK_ARCHIVE_DIR".into(),
                 archive_dir(data, archive).display().to_string(),
             ));
+        }
+        // The files the site serves now, and those a copy is made from.
+        let (current,): (Option<DeploymentId>,) =
+            sqlx::query_as("select current_deployment_id from sites where id = $1")
+                .bind(d.site_id)
+                .fetch_one(&db.pool)
+                .await?;
+        let source = meta_ulid(&parsed, "source_deployment_id").map(DeploymentId);
+        for (key, id) in [
+            ("FLIGHTDECK_CURRENT_DIR", current),
+            ("FLIGHTDECK_SOURCE_DIR", source),
+        ] {
+            if let Some(id) = id {
+                env.push((key.into(), release_dir(data, id).display().to_string()));
+            }
         }
         env.extend(meta_env(&parsed));
         env.push(("FLIGHTDECK_META".into(), meta));
@@ -565,9 +579,9 @@ pub fn archive_dir(data_dir: &std::path::Path, id: ulid::Ulid) -> PathBuf {
     data_dir.join("archives").join(id.to_string())
 }
 
-/// The `archive_id` of a deployment's meta, when it deploys an upload.
-fn archive_id(meta: &serde_json::Value) -> Option<ulid::Ulid> {
-    ulid::Ulid::from_string(meta.get("archive_id")?.as_str()?).ok()
+/// A ULID in the deployment's meta (`archive_id`, `source_deployment_id`).
+fn meta_ulid(meta: &serde_json::Value, key: &str) -> Option<ulid::Ulid> {
+    ulid::Ulid::from_string(meta.get(key)?.as_str()?).ok()
 }
 
 /// Top-level scalar meta values as FLIGHTDECK_META_<KEY> (key upper-cased,
@@ -605,9 +619,8 @@ async fn finish(
     let mut tx = db.pool.begin().await?;
     let completed = status == DeploymentStatus::Completed;
     // A pull request's deploy is a preview: it never replaces what the site serves.
-    let becomes_current = completed
-        && d.pipeline_type == PipelineType::Deploy
-        && d.trigger_kind != TriggerKind::PullRequest;
+    let becomes_current =
+        completed && d.pipeline_type.publishes() && d.trigger_kind != TriggerKind::PullRequest;
     // A completed stop or restart sets whether the site serves traffic.
     let new_state = match d.pipeline_type {
         PipelineType::Stop if completed => Some("stopped"),
@@ -644,7 +657,7 @@ async fn finish(
     store::commit(db, tx).await
 }
 
-/// A deploy that completed becomes its site's current one; the previous
+/// A completed deploy (or restore, clone, staging copy) becomes its site's current one; the previous
 /// current is superseded and remembers which one replaced it.
 async fn make_current(
     db: &Db,
