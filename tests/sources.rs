@@ -138,6 +138,13 @@ async fn a_site_from_a_local_repository_deploys_and_each_deploy_keeps_its_previe
         html.contains(&head[..7]),
         "the build stamped its commit: {html}"
     );
+    assert_eq!(
+        preview(&s, &first_id, "/").await.headers()["cache-control"],
+        "public, max-age=300"
+    );
+    let site_page = preview(&s, &site_id, "/").await;
+    assert_eq!(site_page.headers()["cache-control"], "no-cache");
+    assert!(site_page.headers().get("last-modified").is_none());
     let css = preview(&s, &first_id, "/style.css").await;
     assert_eq!(css.headers()["content-type"], "text/css");
     // The site's own URL serves its current deployment.

@@ -116,3 +116,53 @@ test("a site from a local repository deploys by itself; uploads and redeploys ke
   const redeployed = await openPreview(context, page);
   await expect(redeployed.getByRole("heading", { level: 1 })).toHaveText(`Hello from ${name}`);
 });
+
+test("a time capsule restores what the site served, and a clone serves the same files", async ({ page, context }) => {
+  const id = unique();
+  const name = `Docs ${id}`;
+  const repo = repository(`docs-${id}`, `First ${name}`);
+  await signUp(page, { name: "Ada", email: `ada-c-${id}@example.com`, password: "correct horse", team: `Team C ${id}` });
+  await expect(page).toHaveURL(/\/$/);
+  await open(page, "/sites/new");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Repository").fill(repo);
+  await page.getByRole("button", { name: "Create site" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  const siteUrl = page.url();
+  const history = page.getByRole("region", { name: "History" });
+  await expect(history.getByRole("row").filter({ hasText: "Deploy main" })).toContainText("ready", { timeout: 30_000 });
+
+  // Take a capsule, then ship a second version.
+  await page.getByRole("button", { name: "Take a time capsule" }).click();
+  await expect(page).toHaveURL(/\/deployments\/[0-9A-Z]{26}$/);
+  await expect(statusBadge(page)).toHaveText("completed", { timeout: 30_000 });
+  fs.writeFileSync(path.join(repo, "index.html"), `<!doctype html><h1>Second ${name}</h1>`);
+  git(repo, "commit", "-qam", "Second");
+  await open(page, siteUrl);
+  await page.getByRole("button", { name: "Deploy", exact: true }).click();
+  await waitReady(page);
+
+  // The site's own URL serves the second version; restoring brings the first back.
+  await open(page, siteUrl);
+  const served = page.getByRole("link", { name: /\.preview\.localhost/ });
+  const url = (await served.getAttribute("href"))!;
+  const site = await context.newPage();
+  await site.goto(url);
+  await expect(site.getByRole("heading", { level: 1 })).toHaveText(`Second ${name}`);
+  await page.getByRole("listitem").filter({ hasText: "Capsule" }).getByRole("button", { name: "Restore" }).click();
+  await expect(page).toHaveURL(/\/deployments\/[0-9A-Z]{26}$/);
+  await expect(statusBadge(page)).toHaveText("completed", { timeout: 30_000 });
+  await site.reload();
+  await expect(site.getByRole("heading", { level: 1 })).toHaveText(`First ${name}`);
+
+  // A clone is a new site serving the same files.
+  await open(page, siteUrl);
+  await page.getByLabel("Name of the copy").fill(`${name} copy`);
+  await page.getByRole("button", { name: "Clone", exact: true }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `${name} copy` })).toBeVisible();
+  await expect(page.getByRole("region", { name: "History" }).getByRole("row").filter({ hasText: "Clone into" }))
+    .toContainText("completed", { timeout: 30_000 });
+  const cloneUrl = (await page.getByRole("link", { name: /\.preview\.localhost/ }).getAttribute("href"))!;
+  await site.goto(cloneUrl);
+  await expect(site.getByRole("heading", { level: 1 })).toHaveText(`First ${name}`);
+});

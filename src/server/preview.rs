@@ -158,7 +158,7 @@ async fn resolve(db: &Db, label: &str) -> Result<Target, sqlx::Error> {
     })
 }
 
-async fn serve(state: &AppState, label: &str, request: Request) -> Response {
+async fn serve(state: &AppState, label: &str, mut request: Request) -> Response {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -213,21 +213,32 @@ async fn serve(state: &AppState, label: &str, request: Request) -> Response {
     let path = request.uri().path().to_string();
     match locate(&root, &path).await {
         Found::File(file) => {
-            let immutable = label != id.to_string();
+            // A deployment's own URL never changes content. A site's URL
+            // changes with every deploy or restore, and a restored file may
+            // be older than the one it replaces, so it is always sent whole:
+            // no validators that a modification time would get wrong.
+            let site_url = label != id.to_string();
+            if site_url {
+                for h in [
+                    header::IF_MODIFIED_SINCE,
+                    header::IF_NONE_MATCH,
+                    header::IF_RANGE,
+                ] {
+                    request.headers_mut().remove(h);
+                }
+            }
             let mut response = match ServeFile::new(file).oneshot(request).await {
                 Ok(r) => r.map(Body::new),
                 Err(never) => match never {},
             };
-            // A deployment's own URL never changes content; a site's URL
-            // changes with every deploy.
-            let cache = if immutable {
-                "public, max-age=300"
-            } else {
+            let headers = response.headers_mut();
+            let cache = if site_url {
+                headers.remove(header::LAST_MODIFIED);
                 "no-cache"
+            } else {
+                "public, max-age=300"
             };
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             response
         }
         Found::Directory => Redirect::permanent(&format!("{path}/")).into_response(),
