@@ -6,13 +6,15 @@
 //! - per-step overhead: one site, pipelines run back to back; the time per
 //!   step minus the cost of spawning `sh -c true` by itself.
 
-use flightdeck::model::{PipelineType, TeamId, TriggerKind};
-use flightdeck::server::db::Db;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use flightdeck::model::{PipelineType, TeamId};
+use flightdeck::server::config::DataDir;
 use flightdeck::server::engine::pipelines::Pipelines;
-use flightdeck::server::engine::trigger::{Source, TriggerRequest};
+use flightdeck::server::engine::trigger::TriggerRequest;
 use flightdeck::server::engine::{Engine, EngineConfig};
-use flightdeck::server::{accounts, sites};
-use sqlx::Connection;
+use flightdeck::server::store::{Db, accounts, sites};
 use std::time::{Duration, Instant};
 
 const PIPELINE: &str = "[pipelines.restart]\noperation_name = \"Bench\"\n\
@@ -48,10 +50,9 @@ async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usi
         db.clone(),
         Pipelines::with_overrides(PIPELINE).expect("pipelines"),
         EngineConfig {
-            data_dir: dir.path().to_path_buf(),
             max_parallel: parallel,
             grace: Duration::from_secs(1),
-            ..EngineConfig::new(dir.path())
+            ..EngineConfig::new(DataDir::new(dir.path()).expect("data dir"))
         },
     )
     .await
@@ -94,23 +95,19 @@ async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usi
     );
 }
 
+/// An automatic restart, so that it queues behind a busy site.
 fn req(team_id: TeamId, site_id: flightdeck::model::SiteId) -> TriggerRequest {
     TriggerRequest {
-        team_id,
-        site_id,
         pipeline_type: PipelineType::Restart,
-        trigger: TriggerKind::SiteCreated,
-        user_id: None,
-        triggered_by: "bench".into(),
-        source: Source::default(),
-        pr_number: None,
-        meta: serde_json::json!({}),
-        retry_of: None,
+        ..TriggerRequest::site_created(team_id, site_id)
     }
 }
 
+/// Waits (looking every 2 ms, so the wait itself adds little) until
+/// nothing is queued or running.
 async fn wait_all_done(db: &Db) {
-    loop {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline {
         let (open,): (i64,) = sqlx::query_as(
             "select count(*) from deployments where status in ('queued', 'running')",
         )
@@ -122,6 +119,7 @@ async fn wait_all_done(db: &Db) {
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+    panic!("pipelines still running after 5 minutes");
 }
 
 async fn spawn_cost() -> Duration {
@@ -148,33 +146,10 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let dir = tempfile::tempdir().expect("dir");
-    let db = Db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .expect("sqlite");
-    run("SQLite", db, n, 16, 8).await;
-
-    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
-    match sqlx::postgres::PgConnection::connect(admin).await {
-        Ok(mut conn) => {
-            let name = format!("flightdeck_bench_{}", std::process::id());
-            sqlx::query(&format!("create database {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create");
-            let db = Db::connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
-                .await
-                .expect("pg");
-            run("PostgreSQL", db.clone(), n, 16, 8).await;
-            db.pool.close().await;
-            sqlx::query(&format!("drop database {name} with (force)"))
-                .execute(&mut conn)
-                .await
-                .expect("drop");
-        }
-        Err(e) => println!("PostgreSQL not reachable ({e}); skipped"),
+    let sqlite = common::sqlite().await;
+    run("SQLite", sqlite.db.clone(), n, 16, 8).await;
+    match common::postgres().await {
+        Some(pg) => run("PostgreSQL", pg.db.clone(), n, 16, 8).await,
+        None => println!("PostgreSQL not reachable; skipped"),
     }
 }

@@ -14,6 +14,9 @@
 //! event (Flightdeck: `trigger_deployment`, whose `queued` deployment
 //! message is timed; bare: `POST /publish`) to each client's receipt of it.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use futures::StreamExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -186,21 +189,10 @@ async fn bare_server(port: u16) {
 }
 
 async fn wait_http(url: &str) {
-    for _ in 0..300 {
-        if reqwest::get(url).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} never answered");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    common::eventually(url, Duration::from_secs(15), || async {
+        reqwest::get(url).await.ok().map(|_| ())
+    })
+    .await
 }
 
 struct Row {
@@ -213,7 +205,7 @@ struct Row {
 }
 
 async fn run_bare(n: usize, epoch: Instant) -> Row {
-    let port = free_port();
+    let port = common::binary::free_port();
     let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
         .args(["--bare-server", &port.to_string()])
         .spawn()
@@ -258,7 +250,6 @@ async fn run_bare(n: usize, epoch: Instant) -> Row {
 }
 
 async fn run_flightdeck(n: usize, epoch: Instant) -> Row {
-    let port = free_port();
     let dir = tempfile::tempdir().expect("dir");
     let pipelines = dir.path().join("pipelines.toml");
     std::fs::write(
@@ -266,16 +257,13 @@ async fn run_flightdeck(n: usize, epoch: Instant) -> Row {
         "[pipelines.restart]\noperation_name = \"Restart {site}\"\n[[pipelines.restart.steps]]\nname = \"Start\"\nrun = \"true\"\n",
     )
     .expect("pipelines");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flightdeck"))
-        .env("FLIGHTDECK_DATA_DIR", dir.path())
-        .env("FLIGHTDECK_DEMO", "0")
-        .env("FLIGHTDECK_PIPELINES", &pipelines)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "error")
-        .spawn()
-        .expect("flightdeck");
-    let base = format!("http://127.0.0.1:{port}");
-    wait_http(&format!("{base}/signin")).await;
+    let args = [
+        format!("--data-dir={}", dir.path().display()),
+        format!("--pipelines={}", pipelines.display()),
+        "--demo=0".to_string(),
+    ];
+    let server = common::binary::spawn(dir.path(), &args, &[("RUST_LOG", "error")], None).await;
+    let base = server.base.clone();
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let http = reqwest::Client::builder()
         .cookie_provider(jar.clone())
@@ -309,45 +297,45 @@ async fn run_flightdeck(n: usize, epoch: Instant) -> Row {
     use reqwest::cookie::CookieStore;
     let cookie = jar.cookies(&base.parse().expect("url")).expect("cookie");
     let cookie = cookie.to_str().expect("cookie text").to_string();
+    let get_site = format!("{base}/api/get_site");
     // Let the site's first operations finish before measuring.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = rss_kib(child.id());
+    let idle_site = || {
+        let (http, url, site_id) = (http.clone(), get_site.clone(), site_id.clone());
+        async move {
+            common::eventually("the site is free", Duration::from_secs(60), || async {
+                let site: serde_json::Value = http
+                    .post(&url)
+                    .form(&[("id", site_id.as_str())])
+                    .send()
+                    .await
+                    .expect("site")
+                    .json()
+                    .await
+                    .expect("json");
+                site["active_deployment"].is_null().then_some(())
+            })
+            .await
+        }
+    };
+    idle_site().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = server.rss_kib();
     let clients = connect_clients(
-        &format!("ws://127.0.0.1:{port}/ws"),
+        &format!("ws://127.0.0.1:{}/ws", server.port),
         Some(&cookie),
         n,
         epoch,
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let kib_per_conn = (rss_kib(child.id()) as f64 - idle as f64) / n as f64;
+    let kib_per_conn = (server.rss_kib() as f64 - idle as f64) / n as f64;
     let trigger = format!("{base}/api/trigger_deployment");
-    let get_site = format!("{base}/api/get_site");
     let (p50, p99, max) = measure(
         &clients,
         epoch,
-        || {
-            let (http, url, site_id) = (http.clone(), get_site.clone(), site_id.clone());
-            async move {
-                // The site runs one operation at a time: wait out the last one,
-                // so its remaining events are delivered before the clock starts.
-                loop {
-                    let site: serde_json::Value = http
-                        .post(&url)
-                        .form(&[("id", site_id.as_str())])
-                        .send()
-                        .await
-                        .expect("site")
-                        .json()
-                        .await
-                        .expect("json");
-                    if site["active_deployment"].is_null() {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-        },
+        // The site runs one operation at a time: wait out the last one, so
+        // its remaining events are delivered before the clock starts.
+        idle_site,
         |_| {
             let (http, url, site_id) = (http.clone(), trigger.clone(), site_id.clone());
             async move {
@@ -365,8 +353,7 @@ async fn run_flightdeck(n: usize, epoch: Instant) -> Row {
     for t in &clients.tasks {
         t.abort();
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     Row {
         server: "Flightdeck /ws",
         clients: n,

@@ -13,8 +13,11 @@
 //! Each is requested 5 times to warm up, then 30 times; p50 and p95 are
 //! printed. Set `FLIGHTDECK_BENCH_SIZES=100000` for a quicker run.
 
-use flightdeck::server::config::Config;
-use flightdeck::server::db::Db;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::server::Server;
+use flightdeck::server::store::{Db, sites};
 use std::time::{Duration, Instant};
 use ulid::Ulid;
 
@@ -30,49 +33,28 @@ struct Bench {
     client: reqwest::Client,
     team_id: String,
     site_ids: Vec<String>,
-    _dir: tempfile::TempDir,
+    _server: Server,
 }
 
+/// The test toolkit's server, on `database_url` (SQLite by default), with
+/// a signed-in team of [`SITES`] sites.
 async fn start(database_url: Option<String>) -> Bench {
-    let dir = tempfile::tempdir().expect("dir");
-    let mut args = vec![
-        format!("--data-dir={}", dir.path().display()),
-        "--demo=0".to_string(),
-        "--site-addr=127.0.0.1:0".to_string(),
-    ];
-    if let Some(url) = database_url {
-        args.push(format!("--database-url={url}"));
-    }
-    let config = Config::from_sources(&args, |_| None).expect("config");
-    let (router, state) = flightdeck::server::build(config).await.expect("build");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let args: Vec<String> = database_url
+        .map(|url| format!("--database-url={url}"))
+        .into_iter()
+        .collect();
+    let server = common::server::start_with(&args).await;
+    let client = common::server::client();
+    let team = common::server::sign_up(&client, &server, "bench@example.com", "Bench")
         .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let res = client
-        .post(format!("{base}/api/sign_up"))
-        .form(&[
-            ("email", "bench@example.com"),
-            ("password", "bench password"),
-            ("name", "Bench"),
-            ("team", "Bench"),
-        ])
-        .send()
-        .await
-        .expect("sign up");
-    let info: serde_json::Value = res.json().await.expect("json");
-    let team_id = info["team"]["id"].as_str().expect("team").to_string();
+        .team
+        .id;
     let mut site_ids = Vec::new();
     for i in 0..SITES {
-        let id = flightdeck::server::sites::insert(
-            &state.db,
-            flightdeck::server::sites::NewSite {
-                team_id: team_id.parse().expect("team id"),
+        let id = sites::insert(
+            &server.db,
+            sites::NewSite {
+                team_id: team,
                 name: &format!("Site {i:02}"),
                 repository: "https://github.com/acme/site",
                 branch: "main",
@@ -85,16 +67,15 @@ async fn start(database_url: Option<String>) -> Bench {
         site_ids.push(id.to_string());
     }
     Bench {
-        base,
-        db: state.db,
+        base: server.base.clone(),
+        db: server.db.clone(),
         client,
-        team_id,
+        team_id: team.to_string(),
         site_ids,
-        _dir: dir,
+        _server: server,
     }
 }
 
-/// Appends deployments `from..to` (oldest first), 10 s apart, ending now.
 async fn seed(b: &Bench, from: usize, to: usize, total: usize) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -350,25 +331,8 @@ async fn main() {
     if !backends.contains("postgres") {
         return;
     }
-    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
-    use sqlx::Connection;
-    match sqlx::postgres::PgConnection::connect(admin).await {
-        Ok(mut conn) => {
-            let name = format!("flightdeck_bench_pages_{}", std::process::id());
-            sqlx::query(&format!("create database {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            run(
-                "PostgreSQL",
-                Some(format!("postgres://postgres@127.0.0.1:5432/{name}")),
-                &sizes,
-            )
-            .await;
-            let _ = sqlx::query(&format!("drop database {name} with (force)"))
-                .execute(&mut conn)
-                .await;
-        }
-        Err(_) => println!("\nPostgreSQL: not reachable at 127.0.0.1:5432, skipped"),
+    match common::postgres().await {
+        Some(pg) => run("PostgreSQL", Some(pg.url.clone()), &sizes).await,
+        None => println!("\nPostgreSQL: not reachable at 127.0.0.1:5432, skipped"),
     }
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() {
-    flightdeck::server::run().await;
+    flightdeck::server::startup::run().await;
 }

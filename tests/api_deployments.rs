@@ -3,8 +3,11 @@
 mod common;
 
 use common::server::{
-    Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines, wait_status,
+    Server, client, count, get_deployment, join_as_viewer, ok, refused, sign_up,
+    start_with_test_pipelines, wait_status,
 };
+use flightdeck::model::{Deployment, DeploymentStatus, PipelineType, StepStatus};
+use flightdeck::server::store::sites;
 use reqwest::StatusCode;
 
 async fn server() -> Server {
@@ -12,15 +15,10 @@ async fn server() -> Server {
 }
 
 async fn team_site(s: &Server, c: &reqwest::Client, email: &str) -> String {
-    let info = sign_up(c, s, email, "Team").await;
-    let team_id: flightdeck::model::TeamId = info["team"]["id"]
-        .as_str()
-        .expect("id")
-        .parse()
-        .expect("ulid");
-    let site = flightdeck::server::sites::insert(
+    let team_id = sign_up(c, s, email, "Team").await.team.id;
+    let site = sites::insert(
         &s.db,
-        flightdeck::server::sites::NewSite {
+        sites::NewSite {
             team_id,
             name: "Web",
             repository: "https://github.com/acme/web",
@@ -40,22 +38,21 @@ async fn trigger_cancel_and_retry_through_the_api() {
     let c = client();
     let site = team_site(&s, &c, "ops@example.com").await;
 
-    let (status, d) = call(
+    let d: Deployment = ok(
         &c,
         &s,
         "trigger_deployment",
         &[("site_id", &site), ("kind", "deploy"), ("git_ref", "slow")],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{d}");
-    assert_eq!(d["operation_name"], "Deploy slow");
-    assert_eq!(d["type"], "deploy");
-    assert_eq!(d["triggered_by"], "Ada Lovelace");
-    let id = d["id"].as_str().expect("id").to_string();
+    assert_eq!(d.operation_name, "Deploy slow");
+    assert_eq!(d.pipeline_type, PipelineType::Deploy);
+    assert_eq!(d.triggered_by, "Ada Lovelace");
+    let id = d.id.to_string();
 
     // A second manual deploy is refused while the first runs, naming it.
-    wait_status(&c, &s, &id, "running").await;
-    let (status, err) = call(
+    wait_status(&c, &s, &id, DeploymentStatus::Running).await;
+    let (status, err) = refused(
         &c,
         &s,
         "trigger_deployment",
@@ -63,30 +60,22 @@ async fn trigger_cancel_and_retry_through_the_api() {
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Deploy slow"),
-        "{err}"
-    );
+    assert!(err.message.contains("Deploy slow"), "{err}");
 
-    let (status, _) = call(&c, &s, "cancel_deployment", &[("id", &id)]).await;
-    assert_eq!(status, StatusCode::OK);
-    let d = wait_status(&c, &s, &id, "cancelled").await;
-    assert_eq!(d["steps"][0]["status"], "cancelled");
-    assert_eq!(d["steps"][1]["status"], "queued");
+    let () = ok(&c, &s, "cancel_deployment", &[("id", &id)]).await;
+    let d = wait_status(&c, &s, &id, DeploymentStatus::Cancelled).await;
+    assert_eq!(d.steps[0].status, StepStatus::Cancelled);
+    assert_eq!(d.steps[1].status, StepStatus::Queued);
 
-    let (status, retry) = call(&c, &s, "retry_deployment", &[("id", &id)]).await;
-    assert_eq!(status, StatusCode::OK, "{retry}");
-    assert_eq!(retry["retry_of_id"], id.as_str());
-    assert_eq!(retry["branch"], "slow");
-    let retry_id = retry["id"].as_str().expect("id").to_string();
-    call(&c, &s, "cancel_deployment", &[("id", &retry_id)]).await;
-    wait_status(&c, &s, &retry_id, "cancelled").await;
+    let retry: Deployment = ok(&c, &s, "retry_deployment", &[("id", &id)]).await;
+    assert_eq!(retry.retry_of_id, Some(d.id));
+    assert_eq!(retry.branch.as_deref(), Some("slow"));
+    let retry_id = retry.id.to_string();
+    let () = ok(&c, &s, "cancel_deployment", &[("id", &retry_id)]).await;
+    wait_status(&c, &s, &retry_id, DeploymentStatus::Cancelled).await;
 
     // A commit deploys by its SHA and completes.
-    let (_, d) = call(
+    let d: Deployment = ok(
         &c,
         &s,
         "trigger_deployment",
@@ -97,14 +86,9 @@ async fn trigger_cancel_and_retry_through_the_api() {
         ],
     )
     .await;
-    let d = wait_status(&c, &s, d["id"].as_str().expect("id"), "completed").await;
-    assert_eq!(d["commit_sha"], "abcdef1234");
-    assert!(
-        d["steps"][0]["output"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("commit=abcdef1234")
-    );
+    let d = wait_status(&c, &s, &d.id.to_string(), DeploymentStatus::Completed).await;
+    assert_eq!(d.commit_sha.as_deref(), Some("abcdef1234"));
+    assert!(d.steps[0].output.contains("commit=abcdef1234"));
 }
 
 #[tokio::test]
@@ -156,28 +140,18 @@ async fn bad_trigger_input_gets_a_clear_message_and_changes_nothing() {
         ),
     ];
     for (form, status, message) in cases {
-        let (got, body) = call(&c, &s, "trigger_deployment", form).await;
-        assert_eq!(got, *status, "{form:?}: {body}");
-        assert!(
-            body["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(message),
-            "{body}"
-        );
+        let (got, err) = refused(&c, &s, "trigger_deployment", form).await;
+        assert_eq!(got, *status, "{form:?}: {err}");
+        assert!(err.message.contains(message), "{err}");
     }
     for (name, id) in [
         ("cancel_deployment", "nope"),
         ("retry_deployment", "01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ] {
-        let (got, _) = call(&c, &s, name, &[("id", id)]).await;
+        let (got, _) = refused(&c, &s, name, &[("id", id)]).await;
         assert_eq!(got, StatusCode::NOT_FOUND, "{name}");
     }
-    let (n,): (i64,) = sqlx::query_as("select count(*) from deployments")
-        .fetch_one(&s.db.pool)
-        .await
-        .expect("count");
-    assert_eq!(n, 0);
+    assert_eq!(count(&s.db, "deployments").await, 0);
 }
 
 #[tokio::test]
@@ -185,23 +159,23 @@ async fn another_team_and_a_viewer_cannot_touch_a_deployment() {
     let s = server().await;
     let owner = client();
     let site = team_site(&s, &owner, "owner@example.com").await;
-    let (_, d) = call(
+    let d: Deployment = ok(
         &owner,
         &s,
         "trigger_deployment",
         &[("site_id", &site), ("kind", "deploy"), ("git_ref", "slow")],
     )
     .await;
-    let id = d["id"].as_str().expect("id").to_string();
+    let id = d.id.to_string();
 
     let stranger = client();
     sign_up(&stranger, &s, "stranger@example.com", "Elsewhere").await;
     for name in ["get_deployment", "cancel_deployment", "retry_deployment"] {
-        let (status, body) = call(&stranger, &s, name, &[("id", &id)]).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{name}: {body}");
-        assert_eq!(body["message"], "Deployment not found.");
+        let (status, err) = refused(&stranger, &s, name, &[("id", &id)]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{name}: {err}");
+        assert_eq!(err.message, "Deployment not found.");
     }
-    let (status, _) = call(
+    let (status, _) = refused(
         &stranger,
         &s,
         "trigger_deployment",
@@ -212,8 +186,7 @@ async fn another_team_and_a_viewer_cannot_touch_a_deployment() {
 
     // Make the stranger a viewer of the owner's team: they watch, never act.
     join_as_viewer(&owner, &stranger, &s, "stranger@example.com").await;
-    let (status, _) = call(&stranger, &s, "get_deployment", &[("id", &id)]).await;
-    assert_eq!(status, StatusCode::OK);
+    get_deployment(&stranger, &s, &id).await;
     for (name, form) in [
         ("cancel_deployment", vec![("id", id.as_str())]),
         ("retry_deployment", vec![("id", id.as_str())]),
@@ -222,13 +195,17 @@ async fn another_team_and_a_viewer_cannot_touch_a_deployment() {
             vec![("site_id", site.as_str()), ("kind", "deploy")],
         ),
     ] {
-        let (status, body) = call(&stranger, &s, name, &form).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
+        let (status, err) = refused(&stranger, &s, name, &form).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {err}");
     }
-    let (_, d) = call(&owner, &s, "get_deployment", &[("id", &id)]).await;
+    let d = get_deployment(&owner, &s, &id).await;
     assert!(
-        d["status"] == "queued" || d["status"] == "running",
-        "untouched: {d}"
+        matches!(
+            d.status,
+            DeploymentStatus::Queued | DeploymentStatus::Running
+        ),
+        "untouched: {:?}",
+        d.status
     );
-    call(&owner, &s, "cancel_deployment", &[("id", &id)]).await;
+    let () = ok(&owner, &s, "cancel_deployment", &[("id", &id)]).await;
 }

@@ -3,17 +3,14 @@
 mod common;
 
 use common::server::{
-    Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines, wait_idle,
+    Server, client, get_site, history, join_as_viewer, ok, refused, sign_up,
+    start_with_test_pipelines, wait_idle,
 };
+use flightdeck::model::{DeploymentPage, DeploymentStatus, PipelineType, Site, TriggerKind};
 use reqwest::StatusCode;
-use serde_json::Value;
 
 async fn count(s: &Server, table: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
-        .fetch_one(&s.db.pool)
-        .await
-        .expect("count");
-    n
+    common::server::count(&s.db, table).await
 }
 
 #[tokio::test]
@@ -21,7 +18,7 @@ async fn a_new_site_runs_its_create_pipeline_and_first_deploy_by_itself() {
     let s = start_with_test_pipelines().await;
     let c = client();
     sign_up(&c, &s, "ops@example.com", "Ops").await;
-    let (status, site) = call(
+    let site: Site = ok(
         &c,
         &s,
         "create_site",
@@ -33,29 +30,33 @@ async fn a_new_site_runs_its_create_pipeline_and_first_deploy_by_itself() {
         ],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{site}");
-    assert_eq!(site["name"], "Landing page");
-    assert_eq!(site["slug"], "landing-page");
-    assert_eq!(site["auto_deploy"], true);
-    let id = site["id"].as_str().expect("id");
+    assert_eq!(site.name, "Landing page");
+    assert_eq!(site.slug, "landing-page");
+    assert!(site.auto_deploy);
+    let id = site.id.to_string();
 
-    let site = wait_idle(&c, &s, id).await;
-    let current = &site["current_deployment"];
-    assert_eq!(current["type"], "deploy");
-    assert_eq!(current["status"], "completed");
-    assert_eq!(current["trigger_kind"], "site_created");
-    assert_eq!(current["triggered_by"], "Site created");
-    assert_eq!(current["branch"], "main");
-    assert_eq!(current["repository"], "https://github.com/acme/landing");
+    let site = wait_idle(&c, &s, &id).await;
+    let current = site.current_deployment.expect("current");
+    assert_eq!(current.pipeline_type, PipelineType::Deploy);
+    assert_eq!(current.status, DeploymentStatus::Completed);
+    assert_eq!(current.trigger_kind, TriggerKind::SiteCreated);
+    assert_eq!(current.triggered_by, "Site created");
+    assert_eq!(current.branch.as_deref(), Some("main"));
+    assert_eq!(
+        current.repository.as_deref(),
+        Some("https://github.com/acme/landing")
+    );
 
-    let (_, page) = call(&c, &s, "list_deployments", &[("site_id", id)]).await;
-    let types: Vec<&str> = page["deployments"]
-        .as_array()
-        .expect("list")
+    let types: Vec<PipelineType> = history(&c, &s, &id)
+        .await
         .iter()
-        .map(|d| d["type"].as_str().unwrap_or_default())
+        .map(|d| d.pipeline_type)
         .collect();
-    assert_eq!(types, ["deploy", "create_site"], "newest first");
+    assert_eq!(
+        types,
+        [PipelineType::Deploy, PipelineType::CreateSite],
+        "newest first"
+    );
 }
 
 /// A valid create_site form with some fields replaced (`Some`) or left out (`None`).
@@ -79,7 +80,7 @@ async fn bad_site_input_gets_a_clear_message_and_creates_nothing() {
     let s = start_with_test_pipelines().await;
     let c = client();
     sign_up(&c, &s, "ops@example.com", "Ops").await;
-    let (status, _) = call(
+    let _: Site = ok(
         &c,
         &s,
         "create_site",
@@ -90,7 +91,6 @@ async fn bad_site_input_gets_a_clear_message_and_creates_nothing() {
         ],
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
     let (sites, deployments) = (count(&s, "sites").await, count(&s, "deployments").await);
 
     let set = |key: &'static str, value: String| form(&[(key, Some(value))]);
@@ -148,19 +148,13 @@ async fn bad_site_input_gets_a_clear_message_and_creates_nothing() {
     ];
     for (form, status, message) in cases {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let (got, body) = call(&c, &s, "create_site", &form).await;
+        let (got, err) = refused(&c, &s, "create_site", &form).await;
         let shown: Vec<_> = form
             .iter()
             .map(|(k, v)| (k, v.chars().take(40).collect::<String>()))
             .collect();
-        assert_eq!(got, status, "{shown:?}: {body}");
-        assert!(
-            body["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(message),
-            "{shown:?}: {body}"
-        );
+        assert_eq!(got, status, "{shown:?}: {err}");
+        assert!(err.message.contains(message), "{shown:?}: {err}");
     }
     assert_eq!(count(&s, "sites").await, sites);
     // The first site's own operations may still be running; nothing new was queued.
@@ -172,7 +166,7 @@ async fn sites_are_private_to_their_team_and_viewers_cannot_create_them() {
     let s = start_with_test_pipelines().await;
     let owner = client();
     sign_up(&owner, &s, "owner@example.com", "Owners").await;
-    let (_, site) = call(
+    let site: Site = ok(
         &owner,
         &s,
         "create_site",
@@ -183,31 +177,26 @@ async fn sites_are_private_to_their_team_and_viewers_cannot_create_them() {
         ],
     )
     .await;
-    let site_id = site["id"].as_str().expect("id").to_string();
+    let site_id = site.id.to_string();
 
     let stranger = client();
     sign_up(&stranger, &s, "stranger@example.com", "Strangers").await;
-    let (status, body) = call(&stranger, &s, "get_site", &[("id", &site_id)]).await;
+    let (status, err) = refused(&stranger, &s, "get_site", &[("id", &site_id)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["message"], "Site not found.");
-    let (status, _) = call(&stranger, &s, "get_site", &[("id", "garbage")]).await;
+    assert_eq!(err.message, "Site not found.");
+    let (status, _) = refused(&stranger, &s, "get_site", &[("id", "garbage")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, list) = call(&stranger, &s, "list_sites", &[]).await;
-    assert_eq!(list, Value::Array(vec![]));
-    let (_, page) = call(&stranger, &s, "list_deployments", &[]).await;
-    assert_eq!(page["deployments"], Value::Array(vec![]));
-    let (status, _) = call(&stranger, &s, "list_deployments", &[("site_id", &site_id)]).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "filtering by a foreign site shows nothing"
-    );
+    let list: Vec<Site> = ok(&stranger, &s, "list_sites", &[]).await;
+    assert_eq!(list, vec![]);
+    let page: DeploymentPage = ok(&stranger, &s, "list_deployments", &[]).await;
+    assert_eq!(page.deployments, vec![]);
+    // Filtering by a foreign site shows nothing.
+    assert_eq!(history(&stranger, &s, &site_id).await, vec![]);
 
     join_as_viewer(&owner, &stranger, &s, "stranger@example.com").await;
-    let (status, _) = call(&stranger, &s, "get_site", &[("id", &site_id)]).await;
-    assert_eq!(status, StatusCode::OK, "a viewer watches");
+    get_site(&stranger, &s, &site_id).await; // a viewer watches
     let before = count(&s, "sites").await;
-    let (status, body) = call(
+    let (status, err) = refused(
         &stranger,
         &s,
         "create_site",
@@ -218,7 +207,7 @@ async fn sites_are_private_to_their_team_and_viewers_cannot_create_them() {
         ],
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
     assert_eq!(count(&s, "sites").await, before);
 }
 
@@ -233,20 +222,14 @@ async fn history_filters_refuse_what_they_do_not_know() {
         (vec![("cursor", "not-a-ulid")], "not a valid"),
         (vec![("site_id", "../../etc")], "not a valid"),
     ] {
-        let (status, body) = call(&c, &s, "list_deployments", &form).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{form:?}: {body}");
-        assert!(
-            body["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(message),
-            "{body}"
-        );
+        let (status, err) = refused(&c, &s, "list_deployments", &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{form:?}: {err}");
+        assert!(err.message.contains(message), "{err}");
     }
     for name in ["get_deployment", "get_deployment_view"] {
-        let (status, _) = call(&c, &s, name, &[]).await;
+        let (status, _) = refused(&c, &s, name, &[]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name} without an id");
-        let (status, _) = call(&c, &s, name, &[("id", &"x".repeat(1_000_000))]).await;
+        let (status, _) = refused(&c, &s, name, &[("id", &"x".repeat(1_000_000))]).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{name} with a huge id");
     }
 }

@@ -1,9 +1,19 @@
-//! The real binary killed with SIGKILL in the middle of a step: started
-//! again, it leaves that deployment failed with a message, never running.
+//! The real binary stopped in the middle of a step. Killed with SIGKILL,
+//! started again, it leaves that deployment failed with a message; sent
+//! SIGTERM, it stops the step itself within its grace period. Either way
+//! nothing is left running. And a newcomer's first start, from any folder
+//! with the default data folder, deploys both demo sites.
 
-use std::process::Stdio;
-use std::time::Duration;
-use tokio::process::{Child, Command};
+mod common;
+
+use common::binary::{self, Binary, api, spawn};
+use common::eventually;
+use flightdeck::model::{
+    Deployment, DeploymentPage, DeploymentStatus, SessionInfo, Site, StepStatus, TriggerKind,
+};
+use nix::sys::signal::Signal;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 const PIPELINES: &str = r#"
 [pipelines.deploy]
@@ -14,69 +24,30 @@ phase = "build"
 run = 'echo started; sleep 3'
 "#;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// A step that would run for a minute unless stopped.
+const ENDLESS: &str = r#"
+[pipelines.deploy]
+operation_name = "Deploy {branch}"
+[[pipelines.deploy.steps]]
+name = "Endless build"
+phase = "build"
+run = 'echo started; sleep 60'
+"#;
+
+async fn start(dir: &Path, pipelines: &str, extra: &[&str], port: Option<u16>) -> Binary {
+    std::fs::write(dir.join("pipelines.toml"), pipelines).expect("write");
+    let mut args = vec![
+        format!("--data-dir={}", dir.display()),
+        format!("--pipelines={}", dir.join("pipelines.toml").display()),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    spawn(dir, &args, &[], port).await
 }
 
-async fn spawn(dir: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
-        .arg(format!("--data-dir={}", dir.display()))
-        .arg(format!("--site-addr=127.0.0.1:{port}"))
-        .arg(format!(
-            "--pipelines={}",
-            dir.join("pipelines.toml").display()
-        ))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("binary starts");
-    for _ in 0..200 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/signin"))
-            .await
-            .is_ok()
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not come up");
-}
-
-async fn api(
-    c: &reqwest::Client,
-    port: u16,
-    name: &str,
-    form: &[(&str, &str)],
-) -> serde_json::Value {
-    c.post(format!("http://127.0.0.1:{port}/api/{name}"))
-        .form(form)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json")
-}
-
-#[tokio::test]
-async fn a_server_killed_mid_step_fails_that_deployment_when_it_starts_again() {
-    let dir = tempfile::tempdir().expect("dir");
-    std::fs::write(dir.path().join("pipelines.toml"), PIPELINES).expect("write");
-    let port = free_port();
-    let mut server = spawn(dir.path(), port).await;
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    api(
-        &c,
-        port,
+async fn sign_in_demo(c: &reqwest::Client, b: &Binary) {
+    let _: SessionInfo = api(
+        c,
+        b,
         "sign_in",
         &[
             ("email", "demo@flightdeck.dev"),
@@ -84,33 +55,144 @@ async fn a_server_killed_mid_step_fails_that_deployment_when_it_starts_again() {
         ],
     )
     .await;
+}
+
+/// One of the demo sites' first deploys, once its step runs.
+async fn running_first_deploy(c: &reqwest::Client, b: &Binary) -> Deployment {
+    eventually(
+        "a first deploy runs its step",
+        Duration::from_secs(20),
+        || async {
+            let page: DeploymentPage = api(c, b, "list_deployments", &[]).await;
+            page.deployments.into_iter().find(|d| {
+                d.steps
+                    .first()
+                    .is_some_and(|s| s.status == StepStatus::Running)
+            })
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_step_fails_that_deployment_when_it_starts_again() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = binary::free_port();
+    let mut server = start(dir.path(), PIPELINES, &[], Some(port)).await;
+    let c = binary::client();
+    sign_in_demo(&c, &server).await;
     // Each demo site deploys once by itself at first start; kill the server
     // while one of those deploys is in its step.
-    let mut id = String::new();
-    for _ in 0..200 {
-        let page = api(&c, port, "list_deployments", &[]).await;
-        if let Some(d) = page["deployments"]
-            .as_array()
-            .and_then(|list| list.iter().find(|d| d["steps"][0]["status"] == "running"))
-        {
-            assert_eq!(d["triggered_by"], "Site created");
-            id = d["id"].as_str().expect("id").to_string();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(!id.is_empty(), "no first deploy started");
+    let d = running_first_deploy(&c, &server).await;
+    assert_eq!(d.triggered_by, "Site created");
+    let id = d.id.to_string();
 
-    server.kill().await.expect("SIGKILL");
-    let _server = spawn(dir.path(), port).await;
+    server.child.kill().await.expect("SIGKILL");
+    let server = start(dir.path(), PIPELINES, &[], Some(port)).await;
 
     // Sessions live in the database, so the same cookie still works.
-    let d = api(&c, port, "get_deployment", &[("id", &id)]).await;
-    assert_eq!(d["status"], "failed", "{d}");
-    let message = d["error_message"].as_str().unwrap_or_default();
+    let d: Deployment = api(&c, &server, "get_deployment", &[("id", &id)]).await;
+    assert_eq!(d.status, DeploymentStatus::Failed, "{d:?}");
+    let message = d.error_message.unwrap_or_default();
     assert!(
         message.contains("server stopped during step 1") && message.contains("Long build"),
         "{message}"
     );
-    assert_eq!(d["steps"][0]["status"], "failed");
+    assert_eq!(d.steps[0].status, StepStatus::Failed);
+}
+
+#[tokio::test]
+async fn sigterm_stops_running_steps_within_the_grace_period_and_leaves_nothing_running() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = binary::free_port();
+    let grace = Duration::from_secs(2);
+    let mut server = start(
+        dir.path(),
+        ENDLESS,
+        &["--shutdown-grace-secs=2"],
+        Some(port),
+    )
+    .await;
+    let c = binary::client();
+    sign_in_demo(&c, &server).await;
+    let d = running_first_deploy(&c, &server).await;
+    let id = d.id.to_string();
+
+    let asked = Instant::now();
+    server.signal(Signal::SIGTERM);
+    let status = tokio::time::timeout(grace + Duration::from_secs(5), server.child.wait())
+        .await
+        .expect("the server exits within the grace period plus 5 s")
+        .expect("exit status");
+    let took = asked.elapsed();
+    assert!(status.success(), "a clean shutdown exits 0: {status:?}");
+    assert!(
+        took >= grace,
+        "running steps got their grace period ({took:?})"
+    );
+
+    let server = start(dir.path(), ENDLESS, &[], Some(port)).await;
+    let d: Deployment = api(&c, &server, "get_deployment", &[("id", &id)]).await;
+    assert_eq!(d.status, DeploymentStatus::Cancelled, "{d:?}");
+    let message = d.error_message.unwrap_or_default();
+    assert!(
+        message.contains("server shut down during step 1") && message.contains("Endless build"),
+        "{message}"
+    );
+    assert_eq!(d.steps[0].status, StepStatus::Cancelled);
+    // Nothing was left for recovery: every deployment that ran ended by
+    // the shutdown's own hand.
+    let page: DeploymentPage = api(&c, &server, "list_deployments", &[]).await;
+    for d in &page.deployments {
+        let message = d.error_message.as_deref().unwrap_or_default();
+        assert!(!message.contains("server stopped"), "{}: {message}", d.id);
+    }
+}
+
+#[tokio::test]
+async fn a_first_start_with_the_default_data_dir_deploys_both_demo_sites_from_any_folder() {
+    // A newcomer's `./dev run`: no flags, no environment, the data folder
+    // relative to where the server starts.
+    let cwd = tempfile::tempdir().expect("dir");
+    let server = spawn(cwd.path(), &[], &[], None).await;
+    assert!(cwd.path().join("data/flightdeck.db").is_file());
+    let c = binary::client();
+    sign_in_demo(&c, &server).await;
+    let sites: Vec<Site> = eventually(
+        "both demo sites deploy",
+        Duration::from_secs(60),
+        || async {
+            let sites: Vec<Site> = api(&c, &server, "list_sites", &[]).await;
+            let settled = sites.len() == 2
+                && sites
+                    .iter()
+                    .all(|s| s.active_deployment.is_none() && s.current_deployment.is_some());
+            settled.then_some(sites)
+        },
+    )
+    .await;
+    for site in sites {
+        let current = site.current_deployment.expect("current");
+        assert_eq!(current.status, DeploymentStatus::Completed, "{}", site.name);
+        assert_eq!(current.trigger_kind, TriggerKind::SiteCreated);
+        assert!(
+            current.commit_sha.is_some(),
+            "the checked-out commit is recorded"
+        );
+        // The site's own URL serves what the deploy published.
+        let url = site.url.expect("url");
+        let host = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let page = reqwest::Client::new()
+            .get(format!("{}/", server.base))
+            .header("host", host)
+            .send()
+            .await
+            .expect("preview");
+        assert_eq!(page.status(), 200, "{}", site.name);
+        let html = page.text().await.expect("html");
+        assert!(html.contains(&format!("<h1>{}</h1>", site.name)), "{html}");
+    }
 }

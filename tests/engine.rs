@@ -2,16 +2,16 @@
 
 mod common;
 
-use common::on_each_backend;
+use common::{eventually, on_each_backend};
 use flightdeck::model::{
-    DeploymentId, DeploymentStatus, ErrorKind, PipelineType, SiteId, StepStatus, TeamId,
-    TriggerKind,
+    CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, ErrorKind, PipelineType, SiteId,
+    StepStatus, TeamId, TriggerKind,
 };
-use flightdeck::server::db::Db;
+use flightdeck::server::config::DataDir;
 use flightdeck::server::engine::pipelines::Pipelines;
 use flightdeck::server::engine::trigger::{SKIPPED_FOR_NEWER_PUSH, Source, TriggerRequest};
 use flightdeck::server::engine::{Engine, EngineConfig, recover};
-use flightdeck::server::{accounts, deployments, sites};
+use flightdeck::server::store::{Db, accounts, deployments, sites};
 use std::time::Duration;
 
 const PIPELINES: &str = r#"
@@ -86,10 +86,9 @@ async fn fixture(db: Db) -> Fixture {
     .await
     .expect("site");
     let config = EngineConfig {
-        data_dir: dir.path().to_path_buf(),
         max_parallel: 4,
         grace: Duration::from_millis(500),
-        ..EngineConfig::new(dir.path())
+        ..EngineConfig::new(DataDir::new(dir.path()).expect("data dir"))
     };
     let engine = Engine::start(
         db.clone(),
@@ -107,6 +106,8 @@ async fn fixture(db: Db) -> Fixture {
     }
 }
 
+/// Any type of pipeline, started any way (the named constructors cover
+/// the ways the product starts them; the engine takes every combination).
 fn request(f: &Fixture, t: PipelineType, trigger: TriggerKind, branch: &str) -> TriggerRequest {
     TriggerRequest {
         team_id: f.team,
@@ -121,7 +122,10 @@ fn request(f: &Fixture, t: PipelineType, trigger: TriggerKind, branch: &str) -> 
             ..Default::default()
         },
         pr_number: None,
-        meta: serde_json::json!({ "capsule_id": "c1" }),
+        meta: DeploymentMeta {
+            capsule_id: Some(CapsuleId::new()),
+            ..Default::default()
+        },
         retry_of: None,
     }
 }
@@ -139,27 +143,24 @@ async fn wait_for(
     id: DeploymentId,
     status: DeploymentStatus,
 ) -> flightdeck::model::Deployment {
-    for _ in 0..400 {
-        let d = get(f, id).await;
-        if d.status == status {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "deployment {id} never became {status}: {:?}",
-        get(f, id).await.status
-    );
+    eventually(
+        &format!("{id} becomes {status}"),
+        Duration::from_secs(20),
+        || async {
+            let d = get(f, id).await;
+            (d.status == status).then_some(d)
+        },
+    )
+    .await
 }
 
 async fn wait_step_running(f: &Fixture, id: DeploymentId, n: usize) {
-    for _ in 0..400 {
-        if get(f, id).await.steps[n].status == StepStatus::Running {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("step {n} never ran");
+    eventually(
+        &format!("step {n} runs"),
+        Duration::from_secs(20),
+        || async { (get(f, id).await.steps[n].status == StepStatus::Running).then_some(()) },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -280,17 +281,12 @@ async fn cancelling_a_running_step_kills_its_whole_group_even_when_it_ignores_te
             .expect("trigger");
         wait_step_running(&f, id, 0).await;
         let pid_file = f.dir.path().join(format!("grandchild-{id}.pid"));
-        for _ in 0..100 {
-            if pid_file.exists() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let grandchild: i32 = std::fs::read_to_string(&pid_file)
-            .expect("pid")
-            .trim()
-            .parse()
-            .expect("pid");
+        let grandchild: i32 = eventually(
+            "the step writes its pid",
+            Duration::from_secs(5),
+            || async { std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok() },
+        )
+        .await;
         f.engine.cancel(f.team, id).await.expect("cancel");
         let d = wait_for(&f, id, DeploymentStatus::Cancelled).await;
         assert_eq!(d.steps[0].status, StepStatus::Cancelled);
@@ -433,15 +429,15 @@ async fn racing_triggers_never_run_two_deployments_of_one_site() {
         for h in handles {
             ids.push(h.await.expect("join").expect("trigger"));
         }
-        for _ in 0..200 {
+        eventually("every racing deploy ends", Duration::from_secs(20), || async {
             let (running,): (i64,) = sqlx::query_as("select count(*) from deployments where site_id = $1 and status = 'running'")
                 .bind(f.site).fetch_one(&f.db.pool).await.expect("count");
             assert!(running <= 1);
             let (open,): (i64,) = sqlx::query_as("select count(*) from deployments where site_id = $1 and status in ('queued','running')")
                 .bind(f.site).fetch_one(&f.db.pool).await.expect("count");
-            if open == 0 { break; }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (open == 0).then_some(())
+        })
+        .await;
         let page = deployments::list(&f.db, f.team, &Default::default(), None, 10).await.expect("list");
         assert_eq!(page.deployments.len(), ids.len());
         assert!(page.deployments.iter().all(|d| matches!(d.status, DeploymentStatus::Completed | DeploymentStatus::Superseded)));

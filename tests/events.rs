@@ -2,13 +2,13 @@
 
 mod common;
 
-use common::on_each_backend;
-use flightdeck::model::{PipelineType, TriggerKind};
+use common::{eventually, on_each_backend};
+use flightdeck::server::config::DataDir;
 use flightdeck::server::engine::pipelines::Pipelines;
-use flightdeck::server::engine::trigger::{Source, TriggerRequest};
+use flightdeck::server::engine::trigger::TriggerRequest;
 use flightdeck::server::engine::{Engine, EngineConfig};
-use flightdeck::server::events::EventBus;
-use flightdeck::server::{accounts, sites};
+use flightdeck::server::realtime::bus::EventBus;
+use flightdeck::server::store::{accounts, sites};
 use std::time::Duration;
 
 #[tokio::test]
@@ -21,37 +21,29 @@ async fn subscribers_get_every_committed_change_once_in_order() {
             .expect("site");
         let bus = EventBus::start(db.clone()).await.expect("bus");
         let mut rx = bus.subscribe();
-        let config = EngineConfig { data_dir: dir.path().to_path_buf(), max_parallel: 4, grace: Duration::from_millis(200), ..EngineConfig::new(dir.path()) };
+        let config = EngineConfig { max_parallel: 4, grace: Duration::from_millis(200), ..EngineConfig::new(DataDir::new(dir.path()).expect("data dir")) };
         let pipelines = Pipelines::with_overrides(
             "[pipelines.restart]\noperation_name = \"R\"\n[[pipelines.restart.steps]]\nname = \"a\"\nrun = \"echo one\"\n[[pipelines.restart.steps]]\nname = \"b\"\nrun = \"echo two\"\n",
         )
         .expect("pipelines");
         let engine = Engine::start(db.clone(), pipelines, config).await.expect("engine");
+        // Automatic restarts, so all three queue on the one site.
         for _ in 0..3 {
-            engine
-                .trigger(TriggerRequest {
-                    team_id: team,
-                    site_id: site,
-                    pipeline_type: PipelineType::Restart,
-                    trigger: TriggerKind::SiteCreated,
-                    user_id: None,
-                    triggered_by: "t".into(),
-                    source: Source::default(),
-                    pr_number: None,
-                    meta: serde_json::json!({}),
-                    retry_of: None,
-                })
-                .await
-                .expect("trigger");
+            let restart = TriggerRequest {
+                pipeline_type: flightdeck::model::PipelineType::Restart,
+                ..TriggerRequest::site_created(team, site)
+            };
+            engine.trigger(restart).await.expect("trigger");
         }
-        let (total,): (i64,) = loop {
+        let (total,): (i64,) = eventually("the restarts end", Duration::from_secs(20), || async {
             let (open,): (i64,) = sqlx::query_as("select count(*) from deployments where status in ('queued','running')")
                 .fetch_one(&db.pool).await.expect("count");
-            if open == 0 {
-                break sqlx::query_as("select count(*) from events").fetch_one(&db.pool).await.expect("count");
+            if open > 0 {
+                return None;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+            Some(sqlx::query_as("select count(*) from events").fetch_one(&db.pool).await.expect("count"))
+        })
+        .await;
         let mut positions = Vec::new();
         while (positions.len() as i64) < total {
             let event = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("in time").expect("event");

@@ -3,20 +3,21 @@
 
 mod common;
 
-use common::server::{call, client, count_users, sign_up, start};
+use common::server::{call, client, count_users, ok, refused, sign_up, start};
+use flightdeck::model::{AppError, MemberInfo, Role, SessionInfo, Site};
+use flightdeck::server::store::sites;
 use reqwest::StatusCode;
-use serde_json::Value;
 
 #[tokio::test]
 async fn sign_up_sign_out_and_sign_in_again() {
     let s = start().await;
     let c = client();
     let info = sign_up(&c, &s, "ada@example.com", "Analytical Engines").await;
-    assert_eq!(info["team"]["name"], "Analytical Engines");
-    assert_eq!(info["team"]["role"], "owner");
+    assert_eq!(info.team.name, "Analytical Engines");
+    assert_eq!(info.team.role, Role::Owner);
 
-    let (_, me) = call(&c, &s, "current_session", &[]).await;
-    assert_eq!(me["user"]["email"], "ada@example.com");
+    let me: Option<SessionInfo> = ok(&c, &s, "current_session", &[]).await;
+    assert_eq!(me.expect("signed in").user.email, "ada@example.com");
     let page = c.get(format!("{}/", s.base)).send().await.expect("page");
     assert_eq!(page.status(), StatusCode::OK);
     assert!(
@@ -26,22 +27,20 @@ async fn sign_up_sign_out_and_sign_in_again() {
             .contains("Analytical Engines")
     );
 
-    let (status, _) = call(&c, &s, "sign_out", &[]).await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, me) = call(&c, &s, "current_session", &[]).await;
-    assert_eq!(me, Value::Null);
+    let () = ok(&c, &s, "sign_out", &[]).await;
+    let me: Option<SessionInfo> = ok(&c, &s, "current_session", &[]).await;
+    assert_eq!(me, None);
     let page = c.get(format!("{}/", s.base)).send().await.expect("page");
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
 
-    let (status, info) = call(
+    let info: SessionInfo = ok(
         &c,
         &s,
         "sign_in",
         &[("email", "ADA@example.com"), ("password", "correct horse")],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{info}");
-    assert_eq!(info["team"]["name"], "Analytical Engines");
+    assert_eq!(info.team.name, "Analytical Engines");
 }
 
 #[tokio::test]
@@ -109,7 +108,7 @@ async fn bad_sign_up_input_gets_a_clear_message_and_creates_nothing() {
         ),
     ];
     for (email, password, name, team, status, message) in cases {
-        let (got, body) = call(
+        let (got, err) = refused(
             &c,
             &s,
             "sign_up",
@@ -121,8 +120,8 @@ async fn bad_sign_up_input_gets_a_clear_message_and_creates_nothing() {
             ],
         )
         .await;
-        assert_eq!(got, *status, "{email:?}: {body}");
-        let text = body["message"].as_str().unwrap_or_default();
+        assert_eq!(got, *status, "{email:?}: {err}");
+        let text = err.message;
         assert!(
             text.contains(message),
             "{email:?}: {text:?} should say {message:?}"
@@ -144,7 +143,7 @@ async fn a_wrong_password_is_refused_with_a_message() {
         ("ada@example.com", "wrong password"),
         ("nobody@example.com", "correct horse"),
     ] {
-        let (status, body) = call(
+        let (status, err) = refused(
             &fresh,
             &s,
             "sign_in",
@@ -153,12 +152,12 @@ async fn a_wrong_password_is_refused_with_a_message() {
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(
-            body["message"],
+            err.message,
             "That email and password do not match an account."
         );
     }
-    let (_, me) = call(&fresh, &s, "current_session", &[]).await;
-    assert_eq!(me, Value::Null);
+    let me: Option<SessionInfo> = ok(&fresh, &s, "current_session", &[]).await;
+    assert_eq!(me, None);
 }
 
 #[tokio::test]
@@ -230,21 +229,23 @@ async fn every_page_but_sign_in_and_sign_up_asks_for_a_session() {
             .expect("page");
         assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
-    let (status, body) = call(&c, &s, "list_sites", &[]).await;
+    let (status, err) = refused(&c, &s, "list_sites", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["message"], "Please sign in to continue.");
+    assert_eq!(err.message, "Please sign in to continue.");
 }
 
 #[tokio::test]
 async fn a_second_teams_member_sees_nothing_of_the_first() {
     let s = start().await;
     let a = client();
-    let a_info = sign_up(&a, &s, "a@example.com", "Zebra Secret Team").await;
-    let team_a = a_info["team"]["id"].as_str().expect("team id").to_string();
-    let a_team_id: flightdeck::model::TeamId = team_a.parse().expect("id");
-    flightdeck::server::sites::insert(
+    let a_team_id = sign_up(&a, &s, "a@example.com", "Zebra Secret Team")
+        .await
+        .team
+        .id;
+    let team_a = a_team_id.to_string();
+    sites::insert(
         &s.db,
-        flightdeck::server::sites::NewSite {
+        sites::NewSite {
             team_id: a_team_id,
             name: "Zebra Landing Page",
             repository: "https://github.com/zebra/landing",
@@ -258,11 +259,11 @@ async fn a_second_teams_member_sees_nothing_of_the_first() {
 
     let b = client();
     sign_up(&b, &s, "b@example.com", "Other Team").await;
-    let (_, sites) = call(&b, &s, "list_sites", &[]).await;
-    assert_eq!(sites, serde_json::json!([]));
-    let (_, members) = call(&b, &s, "list_members", &[]).await;
-    assert_eq!(members.as_array().map(Vec::len), Some(1));
-    let (status, _) = call(&b, &s, "switch_team", &[("team_id", &team_a)]).await;
+    let sites: Vec<Site> = ok(&b, &s, "list_sites", &[]).await;
+    assert_eq!(sites, vec![]);
+    let members: Vec<MemberInfo> = ok(&b, &s, "list_members", &[]).await;
+    assert_eq!(members.len(), 1);
+    let (status, _) = refused(&b, &s, "switch_team", &[("team_id", &team_a)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     for path in ["/", "/sites", "/team"] {
         let html = b
@@ -280,8 +281,8 @@ async fn a_second_teams_member_sees_nothing_of_the_first() {
         );
     }
     // The first team sees its own.
-    let (_, sites) = call(&a, &s, "list_sites", &[]).await;
-    assert_eq!(sites[0]["name"], "Zebra Landing Page");
+    let sites: Vec<Site> = ok(&a, &s, "list_sites", &[]).await;
+    assert_eq!(sites[0].name, "Zebra Landing Page");
 }
 
 #[tokio::test]
@@ -292,43 +293,42 @@ async fn only_owners_add_members_and_members_can_switch_team() {
     let other = client();
     let other_info = sign_up(&other, &s, "other@example.com", "Other Inc").await;
 
-    let (status, body) = call(
+    let (status, err) = refused(
         &owner,
         &s,
         "add_member",
         &[("email", "other@example.com"), ("role", "superuser")],
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = call(
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let () = ok(
         &owner,
         &s,
         "add_member",
         &[("email", "other@example.com"), ("role", "viewer")],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
 
-    let (_, me) = call(&other, &s, "current_session", &[]).await;
-    let owners_inc = me["teams"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["name"] == "Owners Inc"))
-        .expect("now a member")["id"]
-        .as_str()
-        .expect("id")
+    let me: Option<SessionInfo> = ok(&other, &s, "current_session", &[]).await;
+    let owners_inc = me
+        .expect("signed in")
+        .teams
+        .iter()
+        .find(|t| t.name == "Owners Inc")
+        .expect("now a member")
+        .id
         .to_string();
-    let (status, info) = call(&other, &s, "switch_team", &[("team_id", &owners_inc)]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(info["team"]["role"], "viewer");
-    let (status, body) = call(
+    let info: SessionInfo = ok(&other, &s, "switch_team", &[("team_id", &owners_inc)]).await;
+    assert_eq!(info.team.role, Role::Viewer);
+    let (status, err) = refused(
         &other,
         &s,
         "add_member",
         &[("email", "owner@example.com"), ("role", "viewer")],
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert_ne!(other_info["team"]["id"], info["team"]["id"]);
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    assert_ne!(other_info.team.id, info.team.id);
 }
 
 #[tokio::test]
@@ -349,13 +349,8 @@ async fn a_write_from_another_origin_is_refused_and_changes_nothing() {
             .await
             .expect("request");
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{origin}");
-        let body: Value = res.json().await.expect("json");
-        assert!(
-            body["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("another site")
-        );
+        let err: AppError = res.json().await.expect("an AppError");
+        assert!(err.message.contains("another site"), "{err}");
     }
     assert_eq!(count_users(&s.db).await, 0);
     // The dashboard's own origin is fine.

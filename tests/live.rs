@@ -1,11 +1,15 @@
 //! The live channel with a real WebSocket client: order, resume, isolation,
-//! origin checks and slow readers.
+//! origin checks and slow readers. Every frame is read as the
+//! `LiveMessage` the browser reads; one that does not parse fails the test.
 
 mod common;
 
-use common::server::{Server, call, client_with_jar, sign_up, start_with_test_pipelines};
+use common::eventually;
+use common::server::{
+    Server, client_with_jar, get_deployment, history, ok, sign_up, start_with_test_pipelines,
+};
+use flightdeck::model::{Deployment, DeploymentStatus, LiveMessage, Site};
 use futures::StreamExt;
-use serde_json::Value;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -21,8 +25,7 @@ struct Member {
 
 async fn member(s: &Server, email: &str) -> Member {
     let (http, jar) = client_with_jar();
-    let info = sign_up(&http, s, email, "Team").await;
-    let team_id = info["team"]["id"].as_str().expect("team").to_string();
+    let team_id = sign_up(&http, s, email, "Team").await.team.id.to_string();
     Member { http, jar, team_id }
 }
 
@@ -56,18 +59,19 @@ async fn connect(
     }
 }
 
-/// The next JSON message, skipping heartbeats; `None` when the socket closed.
-async fn next(socket: &mut Socket) -> Option<Value> {
+/// The next frame, read as the browser reads it (a heartbeat included);
+/// `None` when the socket closed. A text frame that is not a
+/// `LiveMessage` fails the test.
+async fn frame(socket: &mut Socket) -> Option<LiveMessage> {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(20), socket.next())
+        let msg = tokio::time::timeout(Duration::from_secs(25), socket.next())
             .await
-            .expect("a message within 20 s")?;
+            .expect("a frame within 25 s")?;
         match msg {
             Ok(Message::Text(text)) => {
-                let v: Value = serde_json::from_str(&text).expect("json");
-                if v["type"] != "heartbeat" {
-                    return Some(v);
-                }
+                return Some(serde_json::from_str(&text).unwrap_or_else(|e| {
+                    panic!("the server sent what the browser cannot read ({e}): {text}")
+                }));
             }
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => {}
@@ -75,8 +79,28 @@ async fn next(socket: &mut Socket) -> Option<Value> {
     }
 }
 
+/// The next message that is not a heartbeat; `None` when the socket closed.
+async fn next(socket: &mut Socket) -> Option<LiveMessage> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        match frame(socket).await? {
+            LiveMessage::Heartbeat { .. } => continue,
+            message => return Some(message),
+        }
+    }
+    panic!("nothing but heartbeats for a minute")
+}
+
+/// A message's deployment, when it brings one.
+fn deployment(message: &LiveMessage) -> Option<&Deployment> {
+    match message {
+        LiveMessage::Deployment { deployment, .. } => Some(deployment),
+        _ => None,
+    }
+}
+
 async fn create_site(s: &Server, m: &Member) -> String {
-    let (_, site) = call(
+    let site: Site = ok(
         &m.http,
         s,
         "create_site",
@@ -87,7 +111,7 @@ async fn create_site(s: &Server, m: &Member) -> String {
         ],
     )
     .await;
-    site["id"].as_str().expect("site").to_string()
+    site.id.to_string()
 }
 
 async fn team_positions(s: &Server, team_id: &str, after: i64) -> Vec<i64> {
@@ -103,21 +127,35 @@ async fn team_positions(s: &Server, team_id: &str, after: i64) -> Vec<i64> {
 }
 
 /// Reads until a `deployment` message shows `id` in `status`, collecting positions.
-async fn read_until(socket: &mut Socket, seen: &mut Vec<i64>, id: &str, status: &str) {
+async fn read_until(socket: &mut Socket, seen: &mut Vec<i64>, id: &str, status: DeploymentStatus) {
     while let Some(msg) = next(socket).await {
-        if let Some(p) = msg["position"].as_i64()
-            && msg["type"] != "hello"
-        {
-            seen.push(p);
+        if !matches!(msg, LiveMessage::Hello { .. }) {
+            seen.push(msg.position());
         }
-        if msg["type"] == "deployment"
-            && msg["deployment"]["id"] == id
-            && msg["deployment"]["status"] == status
+        if let Some(d) = deployment(&msg)
+            && d.id.to_string() == id
+            && d.status == status
         {
             return;
         }
     }
     panic!("socket closed before {id} became {status}");
+}
+
+/// The id of the site's newest deployment.
+async fn newest(s: &Server, m: &Member, site: &str) -> String {
+    history(&m.http, s, site).await[0].id.to_string()
+}
+
+async fn trigger(s: &Server, m: &Member, site: &str) -> String {
+    let d: Deployment = ok(
+        &m.http,
+        s,
+        "trigger_deployment",
+        &[("site_id", site), ("kind", "deploy")],
+    )
+    .await;
+    d.id.to_string()
 }
 
 #[tokio::test]
@@ -126,57 +164,46 @@ async fn events_arrive_in_commit_order_with_no_gap_or_duplicate_across_a_disconn
     let m = member(&s, "ops@example.com").await;
     let mut socket = connect(&s, Some(&m), None, None).await.expect("connect");
     let hello = next(&mut socket).await.expect("hello");
-    assert_eq!(hello["type"], "hello");
-    let start = hello["position"].as_i64().expect("position");
+    let LiveMessage::Hello { position: start } = hello else {
+        panic!("the first message is a hello: {hello:?}");
+    };
 
     let site = create_site(&s, &m).await;
     let mut seen = Vec::new();
-    let (_, page) = call(&m.http, &s, "list_deployments", &[("site_id", &site)]).await;
-    let first_deploy = page["deployments"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    read_until(&mut socket, &mut seen, &first_deploy, "completed").await;
-
-    // Part way through the next deploy, the connection drops.
-    let (_, d) = call(
-        &m.http,
-        &s,
-        "trigger_deployment",
-        &[("site_id", &site), ("kind", "deploy")],
+    let first_deploy = newest(&s, &m, &site).await;
+    read_until(
+        &mut socket,
+        &mut seen,
+        &first_deploy,
+        DeploymentStatus::Completed,
     )
     .await;
-    let id = d["id"].as_str().expect("id").to_string();
-    read_until(&mut socket, &mut seen, &id, "running").await;
+
+    // Part way through the next deploy, the connection drops.
+    let id = trigger(&s, &m, &site).await;
+    read_until(&mut socket, &mut seen, &id, DeploymentStatus::Running).await;
     drop(socket);
     let last = *seen.last().expect("seen");
 
     // The deploy goes on while the page is away; it resumes from `last`.
-    for _ in 0..200 {
-        let (_, d) = call(&m.http, &s, "get_deployment", &[("id", &id)]).await;
-        if d["status"] == "completed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually("the deploy completes", Duration::from_secs(10), || async {
+        (get_deployment(&m.http, &s, &id).await.status == DeploymentStatus::Completed).then_some(())
+    })
+    .await;
     let mut socket = connect(&s, Some(&m), Some(last), None)
         .await
         .expect("reconnect");
-    let (_, d2) = call(
-        &m.http,
-        &s,
-        "trigger_deployment",
-        &[("site_id", &site), ("kind", "deploy")],
-    )
-    .await;
-    let id2 = d2["id"].as_str().expect("id").to_string();
-    read_until(&mut socket, &mut seen, &id2, "completed").await;
+    let id2 = trigger(&s, &m, &site).await;
+    read_until(&mut socket, &mut seen, &id2, DeploymentStatus::Completed).await;
 
     // Whatever the deploy wrote after completing (the previous one superseded) arrives too.
     let stored = team_positions(&s, &m.team_id, start).await;
-    while seen.last() < stored.last() {
+    for _ in 0..stored.len() {
+        if seen.last() >= stored.last() {
+            break;
+        }
         let msg = next(&mut socket).await.expect("open");
-        seen.push(msg["position"].as_i64().expect("position"));
+        seen.push(msg.position());
     }
     assert!(
         seen.windows(2).all(|w| w[0] < w[1]),
@@ -192,16 +219,18 @@ async fn a_second_team_receives_nothing_of_the_first() {
     let b = member(&s, "b@example.com").await;
     let mut sa = connect(&s, Some(&a), None, None).await.expect("a");
     let mut sb = connect(&s, Some(&b), None, None).await.expect("b");
-    assert_eq!(next(&mut sa).await.expect("hello")["type"], "hello");
-    assert_eq!(next(&mut sb).await.expect("hello")["type"], "hello");
+    assert!(matches!(
+        next(&mut sa).await,
+        Some(LiveMessage::Hello { .. })
+    ));
+    assert!(matches!(
+        next(&mut sb).await,
+        Some(LiveMessage::Hello { .. })
+    ));
 
     let site = create_site(&s, &a).await;
-    let (_, page) = call(&a.http, &s, "list_deployments", &[("site_id", &site)]).await;
-    let id = page["deployments"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    read_until(&mut sa, &mut Vec::new(), &id, "completed").await;
+    let id = newest(&s, &a, &site).await;
+    read_until(&mut sa, &mut Vec::new(), &id, DeploymentStatus::Completed).await;
 
     // Everything of team A has been delivered; team B's socket got none of it.
     let quiet = tokio::time::timeout(Duration::from_millis(300), sb.next()).await;
@@ -209,9 +238,9 @@ async fn a_second_team_receives_nothing_of_the_first() {
     // Nor does replaying from the start show B anything of A.
     let mut sb = connect(&s, Some(&b), Some(0), None).await.expect("b again");
     let hello = next(&mut sb).await.expect("hello");
-    assert_eq!(
-        hello["type"], "hello",
-        "the first message is the hello: {hello}"
+    assert!(
+        matches!(hello, LiveMessage::Hello { .. }),
+        "the first message is the hello: {hello:?}"
     );
 }
 
@@ -241,10 +270,13 @@ async fn a_cross_site_origin_or_a_missing_session_is_refused() {
         connect(&s, Some(&m), Some(-1), Some(&s.base)).await.err(),
         Some(400)
     );
-    let mut ok = connect(&s, Some(&m), None, Some(&s.base))
+    let mut own = connect(&s, Some(&m), None, Some(&s.base))
         .await
         .expect("own origin");
-    assert_eq!(next(&mut ok).await.expect("hello")["type"], "hello");
+    assert!(matches!(
+        next(&mut own).await,
+        Some(LiveMessage::Hello { .. })
+    ));
 }
 
 #[tokio::test]
@@ -253,9 +285,7 @@ async fn a_paused_reader_does_not_delay_the_others_and_gets_reset() {
     let m = member(&s, "ops@example.com").await;
     let mut active = connect(&s, Some(&m), None, None).await.expect("active");
     let mut paused = connect(&s, Some(&m), None, None).await.expect("paused");
-    let start = next(&mut active).await.expect("hello")["position"]
-        .as_i64()
-        .expect("p");
+    let start = next(&mut active).await.expect("hello").position();
     next(&mut paused).await.expect("hello");
 
     // The active reader takes every event as it comes, in order.
@@ -264,8 +294,8 @@ async fn a_paused_reader_does_not_delay_the_others_and_gets_reset() {
         let mut expected = start + 1;
         while expected <= start + count {
             let msg = next(&mut active).await.expect("open");
-            assert_eq!(msg["type"], "output", "{msg}");
-            assert_eq!(msg["position"].as_i64(), Some(expected), "in order");
+            assert!(matches!(msg, LiveMessage::Output { .. }), "{msg:?}");
+            assert_eq!(msg.position(), expected, "in order");
             expected += 1;
         }
         active
@@ -295,16 +325,63 @@ async fn a_paused_reader_does_not_delay_the_others_and_gets_reset() {
     // The paused one wakes up to a reset, then the server closes it.
     let mut got_reset = false;
     while let Some(msg) = next(&mut paused).await {
-        if msg["type"] == "reset" {
+        if let LiveMessage::Reset { reason, .. } = msg {
             got_reset = true;
-            assert!(
-                msg["reason"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("behind")
-            );
+            assert!(reason.unwrap_or_default().contains("behind"));
         }
     }
     assert!(got_reset, "the slow reader was told to reset");
     let _ = active.close(None).await;
+}
+
+#[tokio::test]
+async fn every_kind_of_frame_the_server_sends_parses_as_a_live_message() {
+    let s = start_with_test_pipelines().await;
+    let m = member(&s, "ops@example.com").await;
+    let mut socket = connect(&s, Some(&m), None, None).await.expect("connect");
+    let site = create_site(&s, &m).await;
+    let first = newest(&s, &m, &site).await;
+    // `frame` fails on anything that does not parse; collect what came.
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut last = 0;
+    while kinds.len() < 4 {
+        let message = frame(&mut socket).await.expect("open");
+        last = message.position();
+        kinds.insert(match &message {
+            LiveMessage::Hello { .. } => "hello",
+            LiveMessage::Heartbeat { .. } => "heartbeat",
+            LiveMessage::Reset { .. } => "reset",
+            LiveMessage::Deployment { .. } => "deployment",
+            LiveMessage::Step { .. } => "step",
+            LiveMessage::Output { .. } => "output",
+        });
+        if let Some(d) = deployment(&message)
+            && d.id.to_string() == first
+            && d.status == DeploymentStatus::Completed
+        {
+            break;
+        }
+    }
+    for kind in ["hello", "deployment", "step", "output"] {
+        assert!(kinds.contains(kind), "no {kind} among {kinds:?}");
+    }
+    // A replay parses too, and so does a reset (a position from the future).
+    let mut replayed = connect(&s, Some(&m), Some(0), None).await.expect("replay");
+    let mut replay = Vec::new();
+    while let Some(message) = frame(&mut replayed).await {
+        let hello = matches!(message, LiveMessage::Hello { .. });
+        replay.push(message);
+        if hello {
+            break;
+        }
+    }
+    assert!(
+        replay.len() > 4,
+        "the replay brought the history: {replay:?}"
+    );
+    let mut future = connect(&s, Some(&m), Some(last + 1_000_000), None)
+        .await
+        .expect("connect");
+    let reset = frame(&mut future).await.expect("a reset");
+    assert!(matches!(reset, LiveMessage::Reset { .. }), "{reset:?}");
 }

@@ -3,9 +3,12 @@
 
 mod common;
 
-use common::server::{Server, call, client, sign_up, start_with_test_pipelines};
+use common::eventually;
+use common::server::{
+    Server, client, get_deployment, history, ok, sign_up, start_with_test_pipelines, wait_finished,
+};
+use flightdeck::model::{Deployment, DeploymentStatus, Site, StepStatus};
 use reqwest::StatusCode;
-use serde_json::Value;
 use std::time::Duration;
 
 async fn page(c: &reqwest::Client, s: &Server, path: &str) -> (StatusCode, String) {
@@ -19,21 +22,10 @@ async fn page(c: &reqwest::Client, s: &Server, path: &str) -> (StatusCode, Strin
     (status, res.text().await.expect("body"))
 }
 
-async fn finished(c: &reqwest::Client, s: &Server, id: &str) -> Value {
-    for _ in 0..300 {
-        let (_, d) = call(c, s, "get_deployment", &[("id", id)]).await;
-        if !matches!(d["status"].as_str(), Some("queued" | "running")) {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} never finished");
-}
-
 /// A team with a site whose first operations have run.
 async fn team_with_site(s: &Server, c: &reqwest::Client) -> String {
     sign_up(c, s, "ops@example.com", "Ops").await;
-    let (_, site) = call(
+    let site: Site = ok(
         c,
         s,
         "create_site",
@@ -44,12 +36,22 @@ async fn team_with_site(s: &Server, c: &reqwest::Client) -> String {
         ],
     )
     .await;
-    let id = site["id"].as_str().expect("id").to_string();
-    let (_, page) = call(c, s, "list_deployments", &[("site_id", &id)]).await;
-    for d in page["deployments"].as_array().expect("list") {
-        finished(c, s, d["id"].as_str().expect("id")).await;
+    let id = site.id.to_string();
+    for d in history(c, s, &id).await {
+        wait_finished(c, s, &d.id.to_string()).await;
     }
     id
+}
+
+async fn trigger(c: &reqwest::Client, s: &Server, site: &str, git_ref: &str) -> String {
+    let d: Deployment = ok(
+        c,
+        s,
+        "trigger_deployment",
+        &[("site_id", site), ("kind", "deploy"), ("git_ref", git_ref)],
+    )
+    .await;
+    d.id.to_string()
 }
 
 #[tokio::test]
@@ -57,20 +59,9 @@ async fn a_failed_deployment_page_shows_every_field_and_its_failing_step_open() 
     let s = start_with_test_pipelines().await;
     let c = client();
     let site = team_with_site(&s, &c).await;
-    let (_, d) = call(
-        &c,
-        &s,
-        "trigger_deployment",
-        &[
-            ("site_id", &site),
-            ("kind", "deploy"),
-            ("git_ref", "broken"),
-        ],
-    )
-    .await;
-    let id = d["id"].as_str().expect("id").to_string();
-    let d = finished(&c, &s, &id).await;
-    assert_eq!(d["status"], "failed");
+    let id = trigger(&c, &s, &site, "broken").await;
+    let d = wait_finished(&c, &s, &id).await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
 
     let (status, html) = page(&c, &s, &format!("/deployments/{id}")).await;
     assert_eq!(status, StatusCode::OK);
@@ -118,10 +109,8 @@ async fn another_team_gets_not_found_for_pages_and_logs() {
     let s = start_with_test_pipelines().await;
     let owner = client();
     let site = team_with_site(&s, &owner).await;
-    let (_, page_data) = call(&owner, &s, "list_deployments", &[("site_id", &site)]).await;
-    let d = &page_data["deployments"][0];
-    let id = d["id"].as_str().expect("id").to_string();
-    let step = d["steps"][0]["id"].as_str().expect("step").to_string();
+    let d = history(&owner, &s, &site).await.remove(0);
+    let (id, step) = (d.id, d.steps[0].id);
     let log = format!("/deployments/{id}/steps/{step}/log");
 
     let (status, text) = page(&owner, &s, &log).await;
@@ -152,28 +141,17 @@ async fn cancelling_a_running_deployment_answers_with_it_cancelled() {
     let s = start_with_test_pipelines().await;
     let c = client();
     let site = team_with_site(&s, &c).await;
-    let (_, d) = call(
-        &c,
-        &s,
-        "trigger_deployment",
-        &[("site_id", &site), ("kind", "deploy"), ("git_ref", "slow")],
-    )
+    let id = trigger(&c, &s, &site, "slow").await;
+    eventually("the slow step runs", Duration::from_secs(15), || async {
+        (get_deployment(&c, &s, &id).await.steps[0].status == StepStatus::Running).then_some(())
+    })
     .await;
-    let id = d["id"].as_str().expect("id").to_string();
-    for _ in 0..300 {
-        let (_, d) = call(&c, &s, "get_deployment", &[("id", &id)]).await;
-        if d["steps"][0]["status"] == "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (status, _) = call(&c, &s, "cancel_deployment", &[("id", &id)]).await;
-    assert_eq!(status, StatusCode::OK);
+    let () = ok(&c, &s, "cancel_deployment", &[("id", &id)]).await;
     // No waiting: the call returned once the deployment had ended.
-    let (_, d) = call(&c, &s, "get_deployment", &[("id", &id)]).await;
-    assert_eq!(d["status"], "cancelled");
-    assert_eq!(d["steps"][0]["status"], "cancelled");
-    assert_eq!(d["steps"][1]["status"], "queued");
+    let d = get_deployment(&c, &s, &id).await;
+    assert_eq!(d.status, DeploymentStatus::Cancelled);
+    assert_eq!(d.steps[0].status, StepStatus::Cancelled);
+    assert_eq!(d.steps[1].status, StepStatus::Queued);
 }
 
 #[tokio::test]
@@ -181,10 +159,8 @@ async fn a_long_log_shows_its_tail_and_links_the_whole() {
     let s = start_with_test_pipelines().await;
     let c = client();
     let site = team_with_site(&s, &c).await;
-    let (_, page_data) = call(&c, &s, "list_deployments", &[("site_id", &site)]).await;
-    let d = &page_data["deployments"][0];
-    let id = d["id"].as_str().expect("id").to_string();
-    let step = d["steps"][0]["id"].as_str().expect("step").to_string();
+    let d = history(&c, &s, &site).await.remove(0);
+    let (id, step) = (d.id, d.steps[0].id);
     let line = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n";
     let output = format!(
         "FIRST LINE\n{}LAST LINE\n",
@@ -192,14 +168,14 @@ async fn a_long_log_shows_its_tail_and_links_the_whole() {
     );
     sqlx::query("update deployment_steps set output = $1 where id = $2")
         .bind(&output)
-        .bind(&step)
+        .bind(step.to_string())
         .execute(&s.db.pool)
         .await
         .expect("update");
 
-    let (_, view) = call(&c, &s, "get_deployment_view", &[("id", &id)]).await;
-    let shown = view["steps"][0]["output"].as_str().expect("output");
-    let offset = view["steps"][0]["output_offset"].as_u64().expect("offset") as usize;
+    let view: Deployment = ok(&c, &s, "get_deployment_view", &[("id", &id.to_string())]).await;
+    let shown = &view.steps[0].output;
+    let offset = view.steps[0].output_offset as usize;
     assert!(shown.len() <= 512 * 1024 && shown.ends_with("LAST LINE\n"));
     assert_eq!(offset + shown.len(), output.len());
     assert!(shown.starts_with("0123"), "starts at a line");

@@ -4,12 +4,17 @@
 
 mod common;
 
-use common::server::{Server, call, client, sign_up, start_with};
+use common::eventually;
+use common::server::{
+    SETTLE, Server, client, get_deployment, ok, refused, sign_up, start_with, wait_finished,
+};
+use flightdeck::model::{
+    AppError, Deployment, DeploymentPage, DeploymentStatus, PipelineType, Site, SourceKind,
+    TriggerKind,
+};
 use reqwest::StatusCode;
-use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 const PREVIEW: &str = "--preview-url=http://{id}.preview.test/";
 
@@ -40,36 +45,40 @@ fn repository(s: &Server, name: &str) -> std::path::PathBuf {
     dir
 }
 
-async fn wait_finished(c: &reqwest::Client, s: &Server, id: &str) -> Value {
-    for _ in 0..600 {
-        let (_, d) = call(c, s, "get_deployment", &[("id", id)]).await;
-        if matches!(
-            d["status"].as_str(),
-            Some("completed" | "failed" | "cancelled")
-        ) {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} never finished");
+/// The site's newest deploy, once it has finished.
+async fn newest_deploy(c: &reqwest::Client, s: &Server, site: &str) -> Deployment {
+    newest_of(c, s, site, "deploy").await
 }
 
-/// The site's newest deploy, once it has finished.
-async fn newest_deploy(c: &reqwest::Client, s: &Server, site: &str) -> Value {
-    for _ in 0..600 {
-        let (_, page) = call(
+/// The site's newest deployment of `kind`, once finished.
+async fn newest_of(c: &reqwest::Client, s: &Server, site: &str, kind: &str) -> Deployment {
+    let id = eventually(&format!("{site} has a {kind}"), SETTLE, || async {
+        let page: DeploymentPage = ok(
             c,
             s,
             "list_deployments",
-            &[("site_id", site), ("pipeline_type", "deploy")],
+            &[("site_id", site), ("pipeline_type", kind)],
         )
         .await;
-        if let Some(d) = page["deployments"].as_array().and_then(|l| l.first()) {
-            return wait_finished(c, s, d["id"].as_str().expect("id")).await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no deploy of {site}");
+        page.deployments.first().map(|d| d.id.to_string())
+    })
+    .await;
+    wait_finished(c, s, &id).await
+}
+
+/// Creates a site of the signed-in team.
+async fn create_site(c: &reqwest::Client, s: &Server, name: &str, repository: &str) -> Site {
+    ok(
+        c,
+        s,
+        "create_site",
+        &[
+            ("name", name),
+            ("repository", repository),
+            ("branch", "main"),
+        ],
+    )
+    .await
 }
 
 /// A GET to a preview host of this server.
@@ -88,39 +97,25 @@ async fn a_site_from_a_local_repository_deploys_and_each_deploy_keeps_its_previe
     let c = client();
     sign_up(&c, &s, "ada@example.com", "Rockets").await;
     let repo = repository(&s, "shop");
-    let (status, site) = call(
-        &c,
-        &s,
-        "create_site",
-        &[
-            ("name", "Rocket Shop"),
-            ("repository", &repo.display().to_string()),
-            ("branch", "main"),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{site}");
-    let site_id = site["id"].as_str().expect("id").to_string();
+    let site = create_site(&c, &s, "Rocket Shop", &repo.display().to_string()).await;
+    let site_id = site.id.to_string();
 
     // The first deploy runs by itself, records the commit it built and
     // gets a preview URL of its own.
     let first = newest_deploy(&c, &s, &site_id).await;
-    assert_eq!(first["status"], "completed", "{first}");
-    assert_eq!(first["trigger_kind"], "site_created");
+    assert_eq!(first.status, DeploymentStatus::Completed, "{first:?}");
+    assert_eq!(first.trigger_kind, TriggerKind::SiteCreated);
     let head = git(&repo, &["rev-parse", "HEAD"]);
-    assert_eq!(first["commit_sha"], head.as_str());
-    let first_id = first["id"].as_str().expect("id").to_string();
+    assert_eq!(first.commit_sha.as_deref(), Some(head.as_str()));
+    let first_id = first.id.to_string();
     assert_eq!(
-        first["preview_url"],
-        format!("http://{}.preview.test/", first_id.to_lowercase())
+        first.preview_url,
+        Some(format!("http://{}.preview.test/", first_id.to_lowercase()))
     );
-    let build = &first["steps"][1];
+    let build = &first.steps[1];
     assert!(
-        build["output"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Built public/index.html"),
-        "{build}"
+        build.output.contains("Built public/index.html"),
+        "{build:?}"
     );
 
     let page = preview(&s, &first_id, "/").await;
@@ -161,22 +156,18 @@ async fn a_site_from_a_local_repository_deploys_and_each_deploy_keeps_its_previe
     )
     .expect("edit");
     git(&repo, &["commit", "-qam", "Boosters"]);
-    let (status, second) = call(
+    let second: Deployment = ok(
         &c,
         &s,
         "trigger_deployment",
         &[("site_id", &site_id), ("kind", "deploy")],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{second}");
-    let second = wait_finished(&c, &s, second["id"].as_str().expect("id")).await;
-    assert_eq!(second["status"], "completed", "{second}");
-    assert_eq!(
-        second["commit_sha"],
-        git(&repo, &["rev-parse", "HEAD"]).as_str()
-    );
-    let (_, first) = call(&c, &s, "get_deployment", &[("id", &first_id)]).await;
-    assert_eq!(first["status"], "superseded");
+    let second = wait_finished(&c, &s, &second.id.to_string()).await;
+    assert_eq!(second.status, DeploymentStatus::Completed, "{second:?}");
+    assert_eq!(second.commit_sha, Some(git(&repo, &["rev-parse", "HEAD"])));
+    let first = get_deployment(&c, &s, &first_id).await;
+    assert_eq!(first.status, DeploymentStatus::Superseded);
     let old = preview(&s, &first_id, "/")
         .await
         .text()
@@ -201,21 +192,10 @@ async fn a_preview_host_serves_files_and_nothing_else() {
     std::fs::remove_file(repo.join("build.sh")).expect("no build");
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-qm", "Links"]);
-    let (_, site) = call(
-        &c,
-        &s,
-        "create_site",
-        &[
-            ("name", "Links"),
-            ("repository", &repo.display().to_string()),
-            ("branch", "main"),
-        ],
-    )
-    .await;
-    let site_id = site["id"].as_str().expect("id").to_string();
-    let d = newest_deploy(&c, &s, &site_id).await;
-    assert_eq!(d["status"], "completed", "{d}");
-    let id = d["id"].as_str().expect("id");
+    let site = create_site(&c, &s, "Links", &repo.display().to_string()).await;
+    let d = newest_deploy(&c, &s, &site.id.to_string()).await;
+    assert_eq!(d.status, DeploymentStatus::Completed, "{d:?}");
+    let id = &d.id.to_string();
 
     assert_eq!(
         preview(&s, id, "/about").await.text().await.expect("body"),
@@ -303,7 +283,7 @@ async fn a_repository_path_outside_the_repos_folder_is_refused() {
         not_a_repo.display().to_string(),
         escape,
     ] {
-        let (status, err) = call(
+        let (status, err) = refused(
             &c,
             &s,
             "create_site",
@@ -311,16 +291,10 @@ async fn a_repository_path_outside_the_repos_folder_is_refused() {
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {err}");
-        assert!(
-            err["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("repos"),
-            "{err}"
-        );
+        assert!(err.message.contains("repos"), "{err}");
     }
-    let (_, sites) = call(&c, &s, "list_sites", &[]).await;
-    assert_eq!(sites, serde_json::json!([]));
+    let sites: Vec<Site> = ok(&c, &s, "list_sites", &[]).await;
+    assert_eq!(sites, vec![]);
 }
 
 /// A zip of `(name, content)` entries; `None` content makes a link to /etc/hostname.
@@ -341,13 +315,14 @@ fn zip_of(entries: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
     w.finish().expect("zip").into_inner()
 }
 
+/// Sends an upload: the new deployment, or the status and error it was refused with.
 async fn upload(
     c: &reqwest::Client,
     s: &Server,
     site: &str,
     name: &str,
     bytes: Vec<u8>,
-) -> (StatusCode, Value) {
+) -> Result<Deployment, (StatusCode, AppError)> {
     let form = reqwest::multipart::Form::new()
         .text("site_id", site.to_string())
         .part(
@@ -362,28 +337,22 @@ async fn upload(
         .expect("upload");
     let status = res.status();
     let text = res.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    if status.is_success() {
+        Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    } else {
+        let err = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        Err((status, err))
+    }
 }
 
 /// A signed-in team with an idle site to upload to.
 async fn idle_site(s: &Server, c: &reqwest::Client) -> String {
     sign_up(c, s, "ada@example.com", "Rockets").await;
     let repo = repository(s, "upload-target");
-    let (_, site) = call(
-        c,
-        s,
-        "create_site",
-        &[
-            ("name", "Uploads"),
-            ("repository", &repo.display().to_string()),
-            ("branch", "main"),
-        ],
-    )
-    .await;
-    let id = site["id"].as_str().expect("id").to_string();
+    let id = create_site(c, s, "Uploads", &repo.display().to_string())
+        .await
+        .id
+        .to_string();
     newest_deploy(c, s, &id).await;
     id
 }
@@ -398,14 +367,15 @@ async fn an_uploaded_zip_deploys_like_a_repository_and_redeploys() {
         ("site-main/index.html", Some(b"<h1>From a zip</h1>")),
         ("site-main/css/app.css", Some(b"h1 { color: red }")),
     ]);
-    let (status, d) = upload(&c, &s, &site, "site-main.zip", zip).await;
-    assert_eq!(status, StatusCode::OK, "{d}");
-    assert_eq!(d["source_kind"], "archive");
-    assert_eq!(d["archive_name"], "site-main.zip");
-    assert_eq!(d["operation_name"], "Deploy archive");
-    let d = wait_finished(&c, &s, d["id"].as_str().expect("id")).await;
-    assert_eq!(d["status"], "completed", "{d}");
-    let id = d["id"].as_str().expect("id").to_string();
+    let d = upload(&c, &s, &site, "site-main.zip", zip)
+        .await
+        .expect("accepted");
+    assert_eq!(d.source_kind, SourceKind::Archive);
+    assert_eq!(d.archive_name.as_deref(), Some("site-main.zip"));
+    assert_eq!(d.operation_name, "Deploy archive");
+    let d = wait_finished(&c, &s, &d.id.to_string()).await;
+    assert_eq!(d.status, DeploymentStatus::Completed, "{d:?}");
+    let id = d.id.to_string();
     assert_eq!(
         preview(&s, &id, "/").await.text().await.expect("html"),
         "<h1>From a zip</h1>"
@@ -416,14 +386,17 @@ async fn an_uploaded_zip_deploys_like_a_repository_and_redeploys() {
     );
 
     // A redeploy runs the same upload again.
-    let (status, again) = call(&c, &s, "retry_deployment", &[("id", &id)]).await;
-    assert_eq!(status, StatusCode::OK, "{again}");
-    let again = wait_finished(&c, &s, again["id"].as_str().expect("id")).await;
-    assert_eq!(again["status"], "completed", "{again}");
-    assert_eq!(again["archive_name"], "site-main.zip");
-    let again_id = again["id"].as_str().expect("id");
+    let again: Deployment = ok(&c, &s, "retry_deployment", &[("id", &id)]).await;
+    let again = wait_finished(&c, &s, &again.id.to_string()).await;
+    assert_eq!(again.status, DeploymentStatus::Completed, "{again:?}");
+    assert_eq!(again.archive_name.as_deref(), Some("site-main.zip"));
+    let again_id = again.id.to_string();
     assert_eq!(
-        preview(&s, again_id, "/").await.text().await.expect("html"),
+        preview(&s, &again_id, "/")
+            .await
+            .text()
+            .await
+            .expect("html"),
         "<h1>From a zip</h1>"
     );
 }
@@ -438,30 +411,30 @@ async fn refused_uploads_get_a_reason_and_change_nothing() {
     .await;
     let c = client();
     let site = idle_site(&s, &c).await;
-    let (_, page) = call(&c, &s, "list_deployments", &[]).await;
-    let before = page["deployments"].as_array().map(Vec::len);
+    let page: DeploymentPage = ok(&c, &s, "list_deployments", &[]).await;
+    let before = page.deployments.len();
 
     let noise: Vec<u8> = (0..1_500_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     let zeros = vec![0u8; 3 * 1024 * 1024];
-    let ok = Some(&b"<p>ok</p>"[..]);
+    let fine = Some(&b"<p>ok</p>"[..]);
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
         (
             "escape",
-            zip_of(&[("index.html", ok), ("../../evil.html", ok)]),
+            zip_of(&[("index.html", fine), ("../../evil.html", fine)]),
             StatusCode::BAD_REQUEST,
             "outside",
         ),
         (
             "absolute",
-            zip_of(&[("/tmp/flightdeck-evil.html", ok)]),
+            zip_of(&[("/tmp/flightdeck-evil.html", fine)]),
             StatusCode::BAD_REQUEST,
             "outside",
         ),
         (
             "link",
-            zip_of(&[("index.html", ok), ("leak.txt", None)]),
+            zip_of(&[("index.html", fine), ("leak.txt", None)]),
             StatusCode::BAD_REQUEST,
             "link",
         ),
@@ -497,29 +470,26 @@ async fn refused_uploads_get_a_reason_and_change_nothing() {
         ("empty", Vec::new(), StatusCode::BAD_REQUEST, "empty"),
     ];
     for (what, bytes, status, message) in cases {
-        let (got, err) = upload(&c, &s, &site, "site.zip", bytes).await;
+        let (got, err) = upload(&c, &s, &site, "site.zip", bytes)
+            .await
+            .expect_err(what);
         assert_eq!(got, status, "{what}: {err}");
-        assert!(
-            err["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(message),
-            "{what}: {err}"
-        );
+        assert!(err.message.contains(message), "{what}: {err}");
     }
     // No site, another team's site, a viewer.
-    let good = zip_of(&[("index.html", ok)]);
-    let (status, _) = upload(&c, &s, "not-an-id", "a.zip", good.clone()).await;
+    let good = zip_of(&[("index.html", fine)]);
+    let refused_with = |r: Result<Deployment, (StatusCode, AppError)>| r.expect_err("refused").0;
+    let status = refused_with(upload(&c, &s, "not-an-id", "a.zip", good.clone()).await);
     assert_eq!(status, StatusCode::NOT_FOUND);
     let stranger = client();
     sign_up(&stranger, &s, "eve@example.com", "Eve").await;
-    let (status, _) = upload(&stranger, &s, &site, "a.zip", good.clone()).await;
+    let status = refused_with(upload(&stranger, &s, &site, "a.zip", good.clone()).await);
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = upload(&client(), &s, &site, "a.zip", good).await;
+    let status = refused_with(upload(&client(), &s, &site, "a.zip", good).await);
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let (_, page) = call(&c, &s, "list_deployments", &[]).await;
-    assert_eq!(page["deployments"].as_array().map(Vec::len), before);
+    let page: DeploymentPage = ok(&c, &s, "list_deployments", &[]).await;
+    assert_eq!(page.deployments.len(), before);
     let left: Vec<_> = std::fs::read_dir(s.data.join("archives"))
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
@@ -534,18 +504,10 @@ async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() 
     let c = client();
     sign_up(&c, &s, "ada@example.com", "Rockets").await;
     let repo = repository(&s, "capsules");
-    let (_, site) = call(
-        &c,
-        &s,
-        "create_site",
-        &[
-            ("name", "Rocket Shop"),
-            ("repository", &repo.display().to_string()),
-            ("branch", "main"),
-        ],
-    )
-    .await;
-    let site_id = site["id"].as_str().expect("id").to_string();
+    let site_id = create_site(&c, &s, "Rocket Shop", &repo.display().to_string())
+        .await
+        .id
+        .to_string();
     newest_deploy(&c, &s, &site_id).await;
     let served = || async { preview(&s, &site_id, "/").await.text().await.expect("html") };
     let first = served().await;
@@ -557,9 +519,8 @@ async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() 
         let s = &s;
         async move {
             let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let (status, d) = call(&c, s, "trigger_deployment", &form).await;
-            assert_eq!(status, StatusCode::OK, "{d}");
-            wait_finished(&c, s, d["id"].as_str().expect("id")).await
+            let d: Deployment = ok(&c, s, "trigger_deployment", &form).await;
+            wait_finished(&c, s, &d.id.to_string()).await
         }
     };
     let capsule = run(vec![
@@ -567,11 +528,8 @@ async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() 
         ("kind", "time_capsule".into()),
     ])
     .await;
-    assert_eq!(capsule["status"], "completed", "{capsule}");
-    let capsule_id = capsule["meta"]["capsule_id"]
-        .as_str()
-        .expect("capsule id")
-        .to_string();
+    assert_eq!(capsule.status, DeploymentStatus::Completed, "{capsule:?}");
+    let capsule_id = capsule.meta.capsule_id.expect("capsule id").to_string();
     assert!(
         s.data
             .join("capsules")
@@ -595,45 +553,42 @@ async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() 
         ("capsule_id", capsule_id.clone()),
     ])
     .await;
-    assert_eq!(restored["status"], "completed", "{restored}");
-    assert_eq!(restored["is_current"], true);
+    assert_eq!(restored.status, DeploymentStatus::Completed, "{restored:?}");
+    assert!(restored.is_current);
     assert_eq!(served().await, first);
-    assert!(restored["preview_url"].is_string());
+    assert!(restored.preview_url.is_some());
 
     // A restore of anything but one of this site's capsules changes nothing.
-    let (_, before) = call(&c, &s, "list_deployments", &[]).await;
+    let before: DeploymentPage = ok(&c, &s, "list_deployments", &[]).await;
     for bad in [None, Some("nope"), Some("01JZZZZZZZZZZZZZZZZZZZZZZZ")] {
         let mut form = vec![("site_id", site_id.as_str()), ("kind", "restore")];
         if let Some(b) = bad {
             form.push(("capsule_id", b));
         }
-        let (status, err) = call(&c, &s, "trigger_deployment", &form).await;
+        let (status, err) = refused(&c, &s, "trigger_deployment", &form).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
-        assert!(
-            err["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("time capsule"),
-            "{err}"
-        );
+        assert!(err.message.contains("time capsule"), "{err}");
     }
-    let (_, after) = call(&c, &s, "list_deployments", &[]).await;
-    assert_eq!(before["deployments"], after["deployments"]);
+    let after: DeploymentPage = ok(&c, &s, "list_deployments", &[]).await;
+    assert_eq!(before.deployments, after.deployments);
 
     // A clone and a staging copy serve what the site serves now.
-    let (status, clone) = call(
+    let clone: Site = ok(
         &c,
         &s,
         "clone_site",
         &[("site_id", &site_id), ("name", "Rocket Copy")],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{clone}");
-    let clone_id = clone["id"].as_str().expect("id").to_string();
-    assert_eq!(clone["auto_deploy"], false);
+    let clone_id = clone.id.to_string();
+    assert!(!clone.auto_deploy);
     let d = newest_of(&c, &s, &clone_id, "clone_site").await;
-    assert_eq!(d["status"], "completed", "{d}");
-    assert_eq!(d["meta"]["source_site_id"], site_id.as_str());
+    assert_eq!(d.status, DeploymentStatus::Completed, "{d:?}");
+    assert_eq!(d.pipeline_type, PipelineType::CloneSite);
+    assert_eq!(
+        d.meta.source_site_id.map(|id| id.to_string()),
+        Some(site_id.clone())
+    );
     assert_eq!(
         preview(&s, &clone_id, "/")
             .await
@@ -643,14 +598,16 @@ async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() 
         first
     );
 
-    let (status, staging) = call(&c, &s, "create_staging", &[("site_id", &site_id)]).await;
-    assert_eq!(status, StatusCode::OK, "{staging}");
-    assert_eq!(staging["name"], "Rocket Shop staging");
-    assert_eq!(staging["parent_site_id"], site_id.as_str());
-    let staging_id = staging["id"].as_str().expect("id").to_string();
+    let staging: Site = ok(&c, &s, "create_staging", &[("site_id", &site_id)]).await;
+    assert_eq!(staging.name, "Rocket Shop staging");
+    assert_eq!(
+        staging.parent_site_id.map(|id| id.to_string()),
+        Some(site_id.clone())
+    );
+    let staging_id = staging.id.to_string();
     let d = newest_of(&c, &s, &staging_id, "create_staging").await;
-    assert_eq!(d["status"], "completed", "{d}");
-    assert_eq!(d["meta"]["staging_id"], staging_id.as_str());
+    assert_eq!(d.status, DeploymentStatus::Completed, "{d:?}");
+    assert_eq!(d.meta.staging_id, Some(staging.id));
     assert_eq!(
         preview(&s, &staging_id, "/")
             .await
@@ -661,30 +618,19 @@ async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() 
     );
 
     // A site with nothing deployed has nothing to copy; another team sees no site.
-    let (_, empty) = call(
+    let empty = create_site(&c, &s, "Empty", "https://github.com/acme/empty").await;
+    let (status, err) = refused(
         &c,
         &s,
-        "create_site",
-        &[
-            ("name", "Empty"),
-            ("repository", "https://github.com/acme/empty"),
-            ("branch", "main"),
-        ],
+        "create_staging",
+        &[("site_id", &empty.id.to_string())],
     )
     .await;
-    let empty_id = empty["id"].as_str().expect("id");
-    let (status, err) = call(&c, &s, "create_staging", &[("site_id", empty_id)]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("nothing deployed"),
-        "{err}"
-    );
+    assert!(err.message.contains("nothing deployed"), "{err}");
     let stranger = client();
     sign_up(&stranger, &s, "eve@example.com", "Eve").await;
-    let (status, _) = call(
+    let (status, _) = refused(
         &stranger,
         &s,
         "clone_site",
@@ -692,20 +638,4 @@ async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() 
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-}
-
-/// The site's newest deployment of `kind`, once finished.
-async fn newest_of(c: &reqwest::Client, s: &Server, site: &str, kind: &str) -> Value {
-    let (_, page) = call(
-        c,
-        s,
-        "list_deployments",
-        &[("site_id", site), ("pipeline_type", kind)],
-    )
-    .await;
-    let id = page["deployments"][0]["id"]
-        .as_str()
-        .expect("a deployment")
-        .to_string();
-    wait_finished(c, s, &id).await
 }

@@ -3,10 +3,10 @@
 mod common;
 
 use common::on_each_backend;
+use flightdeck::model::{CapsuleId, DeploymentMeta};
 use flightdeck::model::{DeploymentId, ErrorKind, Role, SiteId, TeamId, UserId};
-use flightdeck::server::db::{Db, now_ms};
-use flightdeck::server::session_store::DbSessionStore;
-use flightdeck::server::{accounts, deployments, sites};
+use flightdeck::server::store::sessions::DbSessionStore;
+use flightdeck::server::store::{Db, accounts, deployments, now_ms, sites};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::SessionStore;
 
@@ -381,4 +381,77 @@ async fn migrations_apply_once_and_reconnecting_is_harmless() {
             .id,
         team
     );
+}
+
+#[tokio::test]
+async fn an_actor_is_a_member_of_the_team_with_their_role_and_name() {
+    on_each_backend(|db| async move {
+        let (user, team) = account(&db, "a@example.com", "Team").await;
+        let (_, other) = account(&db, "b@example.com", "Other").await;
+        let actor = accounts::actor(&db, user, team)
+            .await
+            .expect("actor")
+            .expect("a member");
+        assert_eq!(
+            (actor.role, actor.name.as_str()),
+            (Role::Owner, "Test User")
+        );
+        assert!(
+            accounts::actor(&db, user, other)
+                .await
+                .expect("actor")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn typed_meta_is_stored_as_its_json_and_capsules_are_found_by_id() {
+    on_each_backend(|db| async move {
+        let (_, team) = account(&db, "a@example.com", "Team").await;
+        let web = site(&db, team, "Web").await;
+        let docs = site(&db, team, "Docs").await;
+        let capsule = CapsuleId::new();
+        let id = deployment(&db, team, web, "completed")
+            .await
+            .expect("deployment");
+        let meta = DeploymentMeta {
+            capsule_id: Some(capsule),
+            ..Default::default()
+        };
+        sqlx::query("update deployments set type = 'time_capsule', meta = $1 where id = $2")
+            .bind(&meta)
+            .bind(id)
+            .execute(&db.pool)
+            .await
+            .expect("meta");
+        let (stored,): (String,) = sqlx::query_as("select meta from deployments where id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("stored");
+        assert_eq!(stored, format!("{{\"capsule_id\":\"{capsule}\"}}"));
+        let read = deployments::get(&db, team, id)
+            .await
+            .expect("get")
+            .expect("some");
+        assert_eq!(read.meta, meta);
+        assert!(
+            deployments::has_capsule(&db, web, capsule)
+                .await
+                .expect("web")
+        );
+        assert!(
+            !deployments::has_capsule(&db, docs, capsule)
+                .await
+                .expect("docs")
+        );
+        assert!(
+            !deployments::has_capsule(&db, web, CapsuleId::new())
+                .await
+                .expect("other")
+        );
+    })
+    .await;
 }

@@ -5,12 +5,36 @@
 mod common;
 
 use common::server::{
-    Server, call, client, join_as_viewer, sign_up, start_with_test_pipelines, wait_idle,
-    wait_status,
+    Server, client, get_deployment, get_site, history, join_as_viewer, ok, refused, sign_up,
+    start_with_test_pipelines, wait_idle, wait_status,
 };
-use flightdeck::server::webhooks::sign;
+use flightdeck::model::{
+    AppError, Deployment, DeploymentId, DeploymentStatus, SiteHooks, TriggerKind,
+};
+use flightdeck::server::github::sign;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+/// What a delivery is answered with: `{message, deployment_id}`.
+#[derive(serde::Deserialize, Debug)]
+struct Reply {
+    message: String,
+    deployment_id: Option<DeploymentId>,
+}
+
+impl Reply {
+    fn deployment(&self) -> String {
+        self.deployment_id.expect("a deployment").to_string()
+    }
+}
+
+fn reply(body: &Value) -> Reply {
+    serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn error(body: &Value) -> AppError {
+    serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
 
 fn fixture(name: &str) -> Value {
     let path = format!(
@@ -28,7 +52,7 @@ struct Site {
 /// A team whose site deploys `master`, the branch of GitHub's examples.
 async fn site(s: &Server, c: &reqwest::Client) -> Site {
     sign_up(c, s, "ada@example.com", "Hello").await;
-    let (status, site) = call(
+    let site: flightdeck::model::Site = ok(
         c,
         s,
         "create_site",
@@ -40,19 +64,14 @@ async fn site(s: &Server, c: &reqwest::Client) -> Site {
         ],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{site}");
-    let id = site["id"].as_str().expect("id").to_string();
-    let (status, hooks) = call(c, s, "get_site_hooks", &[("id", &id)]).await;
-    assert_eq!(status, StatusCode::OK, "{hooks}");
-    assert!(
-        hooks["webhook_url"]
-            .as_str()
-            .unwrap_or_default()
-            .ends_with(&format!("/hooks/github/{id}"))
-    );
-    let secret = hooks["secret"].as_str().expect("secret").to_string();
+    let id = site.id.to_string();
+    let hooks: SiteHooks = ok(c, s, "get_site_hooks", &[("id", &id)]).await;
+    assert!(hooks.webhook_url.ends_with(&format!("/hooks/github/{id}")));
     wait_idle(c, s, &id).await;
-    Site { id, secret }
+    Site {
+        id,
+        secret: hooks.secret,
+    }
 }
 
 async fn deliver(
@@ -93,9 +112,8 @@ async fn signed(s: &Server, site: &Site, event: &str, payload: &Value) -> (Statu
     .await
 }
 
-async fn deployments(c: &reqwest::Client, s: &Server, site: &str) -> Vec<Value> {
-    let (_, page) = call(c, s, "list_deployments", &[("site_id", site)]).await;
-    page["deployments"].as_array().cloned().unwrap_or_default()
+async fn deployments(c: &reqwest::Client, s: &Server, site: &str) -> Vec<Deployment> {
+    history(c, s, site).await
 }
 
 #[tokio::test]
@@ -105,8 +123,8 @@ async fn ping_answers_and_a_push_to_the_sites_branch_deploys_that_commit() {
     let site = site(&s, &c).await;
     let (status, body) = signed(&s, &site, "ping", &fixture("ping")).await;
     assert_eq!(
-        (status, body["message"].as_str()),
-        (StatusCode::OK, Some("pong"))
+        (status, reply(&body).message.as_str()),
+        (StatusCode::OK, "pong")
     );
 
     let push = fixture("push");
@@ -115,15 +133,15 @@ async fn ping_answers_and_a_push_to_the_sites_branch_deploys_that_commit() {
     let d = wait_status(
         &c,
         &s,
-        body["deployment_id"].as_str().expect("id"),
-        "completed",
+        &reply(&body).deployment(),
+        DeploymentStatus::Completed,
     )
     .await;
-    assert_eq!(d["trigger_kind"], "push");
-    assert_eq!(d["triggered_by"], "Push by Codertocat");
-    assert_eq!(d["branch"], "master");
-    assert_eq!(d["commit_sha"], push["after"]);
-    assert_eq!(d["user_id"], Value::Null);
+    assert_eq!(d.trigger_kind, TriggerKind::Push);
+    assert_eq!(d.triggered_by, "Push by Codertocat");
+    assert_eq!(d.branch.as_deref(), Some("master"));
+    assert_eq!(d.commit_sha.as_deref(), push["after"].as_str());
+    assert_eq!(d.user_id, None);
 
     // Pushes elsewhere, a deleted branch, a tag, and events Flightdeck does not use.
     let before = deployments(&c, &s, &site.id).await.len();
@@ -138,13 +156,9 @@ async fn ping_answers_and_a_push_to_the_sites_branch_deploys_that_commit() {
     ] {
         let (status, body) = signed(&s, &site, event, &payload).await;
         assert_eq!(status, StatusCode::OK, "{event}: {body}");
-        assert!(
-            body["message"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("Ignored"),
-            "{body}"
-        );
+        let reply = reply(&body);
+        assert!(reply.message.starts_with("Ignored"), "{reply:?}");
+        assert_eq!(reply.deployment_id, None);
     }
     assert_eq!(deployments(&c, &s, &site.id).await.len(), before);
 }
@@ -155,7 +169,7 @@ async fn pushes_to_a_busy_site_wait_and_only_the_newest_runs() {
     let c = client();
     let site = site(&s, &c).await;
     // A person's slow deploy keeps the site busy.
-    let (status, slow) = call(
+    let slow: Deployment = ok(
         &c,
         &s,
         "trigger_deployment",
@@ -166,9 +180,8 @@ async fn pushes_to_a_busy_site_wait_and_only_the_newest_runs() {
         ],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{slow}");
-    let slow_id = slow["id"].as_str().expect("id").to_string();
-    wait_status(&c, &s, &slow_id, "running").await;
+    let slow_id = slow.id.to_string();
+    wait_status(&c, &s, &slow_id, DeploymentStatus::Running).await;
 
     let mut push = fixture("push");
     let (status, first) = signed(&s, &site, "push", &push).await;
@@ -179,30 +192,25 @@ async fn pushes_to_a_busy_site_wait_and_only_the_newest_runs() {
     let first = wait_status(
         &c,
         &s,
-        first["deployment_id"].as_str().expect("id"),
-        "cancelled",
+        &reply(&first).deployment(),
+        DeploymentStatus::Cancelled,
     )
     .await;
-    assert_eq!(first["error_message"], "skipped: a newer push is queued");
-    let (_, queued) = call(
-        &c,
-        &s,
-        "get_deployment",
-        &[("id", second["deployment_id"].as_str().expect("id"))],
-    )
-    .await;
-    assert_eq!(queued["status"], "queued");
+    assert_eq!(
+        first.error_message.as_deref(),
+        Some("skipped: a newer push is queued")
+    );
+    let second = reply(&second).deployment();
+    let queued = get_deployment(&c, &s, &second).await;
+    assert_eq!(queued.status, DeploymentStatus::Queued);
 
     // When the site is free, the newest push deploys by itself.
-    call(&c, &s, "cancel_deployment", &[("id", &slow_id)]).await;
-    let d = wait_status(
-        &c,
-        &s,
-        second["deployment_id"].as_str().expect("id"),
-        "completed",
-    )
-    .await;
-    assert_eq!(d["commit_sha"], "0123456789abcdef0123456789abcdef01234567");
+    let () = ok(&c, &s, "cancel_deployment", &[("id", &slow_id)]).await;
+    let d = wait_status(&c, &s, &second, DeploymentStatus::Completed).await;
+    assert_eq!(
+        d.commit_sha.as_deref(),
+        Some("0123456789abcdef0123456789abcdef01234567")
+    );
 }
 
 #[tokio::test]
@@ -210,9 +218,11 @@ async fn a_pull_request_deploys_a_preview_that_never_becomes_current() {
     let s = start_with_test_pipelines().await;
     let c = client();
     let site = site(&s, &c).await;
-    let (_, before) = call(&c, &s, "get_site", &[("id", &site.id)]).await;
-    let current = before["current_deployment"]["id"].clone();
-    assert!(current.is_string());
+    let current = get_site(&c, &s, &site.id)
+        .await
+        .current_deployment
+        .expect("current")
+        .id;
 
     for action in ["opened", "synchronize", "reopened"] {
         let payload = fixture(&format!("pull_request.{action}"));
@@ -221,23 +231,29 @@ async fn a_pull_request_deploys_a_preview_that_never_becomes_current() {
         let d = wait_status(
             &c,
             &s,
-            body["deployment_id"].as_str().expect("id"),
-            "completed",
+            &reply(&body).deployment(),
+            DeploymentStatus::Completed,
         )
         .await;
-        assert_eq!(d["trigger_kind"], "pull_request");
-        assert_eq!(d["pr_number"], payload["number"]);
-        assert_eq!(d["branch"], payload["pull_request"]["head"]["ref"]);
-        assert_eq!(d["commit_sha"], payload["pull_request"]["head"]["sha"]);
-        assert!(
-            d["preview_url"]
-                .as_str()
-                .is_some_and(|u| u.contains(&d["id"].as_str().expect("id").to_lowercase()))
+        assert_eq!(d.trigger_kind, TriggerKind::PullRequest);
+        assert_eq!(d.pr_number, payload["number"].as_i64());
+        assert_eq!(
+            d.branch.as_deref(),
+            payload["pull_request"]["head"]["ref"].as_str()
         );
-        assert_eq!(d["is_current"], false);
+        assert_eq!(
+            d.commit_sha.as_deref(),
+            payload["pull_request"]["head"]["sha"].as_str()
+        );
+        assert!(
+            d.preview_url
+                .as_deref()
+                .is_some_and(|u| u.contains(&d.id.to_string().to_lowercase()))
+        );
+        assert!(!d.is_current);
     }
-    let (_, after) = call(&c, &s, "get_site", &[("id", &site.id)]).await;
-    assert_eq!(after["current_deployment"]["id"], current);
+    let after = get_site(&c, &s, &site.id).await;
+    assert_eq!(after.current_deployment.expect("current").id, current);
 }
 
 #[tokio::test]
@@ -250,21 +266,11 @@ async fn unsigned_badly_signed_oversized_or_malformed_deliveries_change_nothing(
 
     let (status, err) = deliver(&s, &site.id, "push", &body, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("not signed")
-    );
+    assert!(error(&err).message.contains("not signed"));
     let wrong = sign(b"not the secret", &body);
     let (status, err) = deliver(&s, &site.id, "push", &body, Some(wrong)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("does not match")
-    );
+    assert!(error(&err).message.contains("does not match"));
     // A signature of another body, or a mangled one.
     let other = sign(site.secret.as_bytes(), b"{}");
     for sig in [
@@ -301,6 +307,7 @@ async fn unsigned_badly_signed_oversized_or_malformed_deliveries_change_nothing(
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        error(&err);
     }
     // Unknown and malformed sites.
     let (status, _) = deliver(&s, "01JZZZZZZZZZZZZZZZZZZZZZZZ", "push", &body, None).await;
@@ -315,9 +322,8 @@ async fn a_rotated_secret_refuses_the_old_one_and_viewers_never_see_it() {
     let s = start_with_test_pipelines().await;
     let c = client();
     let site = site(&s, &c).await;
-    let (status, rotated) = call(&c, &s, "rotate_webhook_secret", &[("id", &site.id)]).await;
-    assert_eq!(status, StatusCode::OK, "{rotated}");
-    let new_secret = rotated["secret"].as_str().expect("secret");
+    let rotated: SiteHooks = ok(&c, &s, "rotate_webhook_secret", &[("id", &site.id)]).await;
+    let new_secret = rotated.secret.as_str();
     assert_ne!(new_secret, site.secret);
     assert_eq!(new_secret.len(), 64);
     let (status, _) = signed(&s, &site, "ping", &fixture("ping")).await;
@@ -333,14 +339,14 @@ async fn a_rotated_secret_refuses_the_old_one_and_viewers_never_see_it() {
     sign_up(&viewer, &s, "viewer@example.com", "Own").await;
     join_as_viewer(&c, &viewer, &s, "viewer@example.com").await;
     for name in ["get_site_hooks", "rotate_webhook_secret"] {
-        let (status, _) = call(&viewer, &s, name, &[("id", &site.id)]).await;
+        let (status, _) = refused(&viewer, &s, name, &[("id", &site.id)]).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
     }
     // Another team's member: not found, exactly like an id that does not exist.
     let stranger = client();
     sign_up(&stranger, &s, "eve@example.com", "Eve").await;
     for name in ["get_site_hooks", "rotate_webhook_secret"] {
-        let (status, _) = call(&stranger, &s, name, &[("id", &site.id)]).await;
+        let (status, _) = refused(&stranger, &s, name, &[("id", &site.id)]).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{name}");
     }
 }

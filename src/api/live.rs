@@ -8,12 +8,8 @@ use leptos::prelude::*;
 /// otherwise the position now. The page's socket resumes from it.
 #[server(endpoint = "live_position")]
 pub async fn live_position() -> Result<i64, AppError> {
-    crate::server::auth::require_member().await?;
-    let state = crate::server::state::AppState::from_context()?;
-    let at_request = use_context::<axum::http::request::Parts>().and_then(|p| {
-        p.extensions
-            .get::<crate::server::http::StreamPosition>()
-            .map(|p| p.0)
-    });
-    Ok(at_request.unwrap_or_else(|| state.events.position()))
+    use crate::server::web::context as cx;
+    let state = cx::state()?;
+    cx::actor(&state).await?;
+    Ok(cx::stream_position_at_request().unwrap_or_else(|| state.bus.position()))
 }

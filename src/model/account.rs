@@ -1,7 +1,8 @@
 //! Teams, users and memberships as the pages see them.
 
-use super::deployment::text_enum;
+use super::error::AppError;
 use super::ids::{TeamId, UserId};
+use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
 /// What a member may do in a team.
@@ -70,4 +71,60 @@ pub struct MemberInfo {
     pub user: UserInfo,
     pub role: Role,
     pub joined_at: i64,
+}
+
+/// The signed-in person acting in a team: who they are, their role there
+/// and the name their actions are recorded under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub team_id: TeamId,
+    pub role: Role,
+    pub name: String,
+}
+
+impl Actor {
+    /// Owners and members act; viewers only watch.
+    pub fn require_trigger(self) -> Result<Self, AppError> {
+        if self.role.can_trigger() {
+            Ok(self)
+        } else {
+            Err(AppError::forbidden(
+                "Viewers can watch deployments but not start or stop them.",
+            ))
+        }
+    }
+
+    pub fn require_owner(self) -> Result<Self, AppError> {
+        if self.role.can_manage_members() {
+            Ok(self)
+        } else {
+            Err(AppError::forbidden("Only a team owner can do that."))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ulid::Ulid;
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user_id: UserId(Ulid::from_parts(1, 1)),
+            team_id: TeamId(Ulid::from_parts(1, 2)),
+            role,
+            name: "Ada".into(),
+        }
+    }
+
+    #[test]
+    fn viewers_watch_members_act_and_owners_manage() {
+        assert!(actor(Role::Viewer).require_trigger().is_err());
+        assert!(actor(Role::Member).require_trigger().is_ok());
+        assert!(actor(Role::Member).require_owner().is_err());
+        assert!(actor(Role::Owner).require_owner().is_ok());
+        let refused = actor(Role::Viewer).require_trigger().unwrap_err();
+        assert_eq!(refused.status(), 403);
+    }
 }

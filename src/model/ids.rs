@@ -68,12 +68,12 @@ macro_rules! ulid_id {
         }
 
         impl FromStr for $name {
-            type Err = crate::model::AppError;
+            type Err = super::error::AppError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Ulid::from_string(s.trim())
                     .map(Self)
-                    .map_err(|_| crate::model::AppError::invalid(concat!(
+                    .map_err(|_| super::error::AppError::invalid(concat!(
                         "That is not a valid ",
                         stringify!($name),
                         "."
@@ -102,6 +102,14 @@ ulid_id!(
 ulid_id!(
     /// One ordered step of a deployment.
     StepId
+);
+ulid_id!(
+    /// A time capsule: an archive of what a site served, kept to restore.
+    CapsuleId
+);
+ulid_id!(
+    /// An uploaded zip archive, unpacked and checked, that a deploy publishes.
+    ArchiveId
 );
 
 #[cfg(test)]

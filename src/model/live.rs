@@ -4,7 +4,81 @@
 
 use super::deployment::{Deployment, DeploymentStep};
 use super::ids::StepId;
+use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
+
+/// What a stored change event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Deployment,
+    Step,
+    Output,
+}
+
+text_enum!(EventKind {
+    Deployment => "deployment",
+    Step => "step",
+    Output => "output",
+});
+
+/// A committed change as the event log stores it: a [`LiveMessage`]
+/// without its stream position, which the log assigns at commit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    Deployment {
+        deployment: Box<Deployment>,
+    },
+    Step {
+        step: DeploymentStep,
+    },
+    Output {
+        step_id: StepId,
+        offset: i64,
+        text: String,
+    },
+}
+
+impl Change {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::Deployment { .. } => EventKind::Deployment,
+            Self::Step { .. } => EventKind::Step,
+            Self::Output { .. } => EventKind::Output,
+        }
+    }
+
+    /// The id of the record it changes, as stored beside it.
+    pub fn record_id(&self) -> String {
+        match self {
+            Self::Deployment { deployment } => deployment.id.to_string(),
+            Self::Step { step } => step.id.to_string(),
+            Self::Output { step_id, .. } => step_id.to_string(),
+        }
+    }
+
+    /// The message that brings a page to `position`.
+    pub fn at(self, position: i64) -> LiveMessage {
+        match self {
+            Self::Deployment { deployment } => LiveMessage::Deployment {
+                position,
+                deployment,
+            },
+            Self::Step { step } => LiveMessage::Step { position, step },
+            Self::Output {
+                step_id,
+                offset,
+                text,
+            } => LiveMessage::Output {
+                position,
+                step_id,
+                offset,
+                text,
+            },
+        }
+    }
+}
 
 /// One message from `/ws`. Every one carries the stream `position` it
 /// brings the page up to.
@@ -163,8 +237,9 @@ pub fn merge_into_list(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::deployment::{PipelineType, SourceKind, TriggerKind};
     use crate::model::ids::{DeploymentId, SiteId, TeamId};
-    use crate::model::{DeploymentStatus, PipelineType, SourceKind, StepStatus, TriggerKind};
+    use crate::model::status::{DeploymentStatus, StepStatus};
     use ulid::Ulid;
 
     fn deployment(n: u64, version: i64) -> Deployment {
@@ -178,7 +253,7 @@ mod tests {
             pipeline_type: PipelineType::Deploy,
             status: DeploymentStatus::Running,
             operation_name: "Deploy main".into(),
-            meta: serde_json::json!({}),
+            meta: Default::default(),
             source_kind: SourceKind::Git,
             branch: Some("main".into()),
             commit_sha: None,
@@ -292,5 +367,26 @@ mod tests {
             serde_json::from_str(r#"{"type":"reset","position":9,"reason":"behind"}"#)
                 .expect("reset");
         assert!(matches!(m, LiveMessage::Reset { .. }));
+    }
+
+    #[test]
+    fn a_stored_change_becomes_the_message_of_its_position() {
+        let d = deployment(5, 3);
+        let change = Change::Deployment {
+            deployment: Box::new(d.clone()),
+        };
+        assert_eq!(change.kind(), EventKind::Deployment);
+        assert_eq!(change.record_id(), d.id.to_string());
+        let stored = serde_json::to_string(&change).expect("json");
+        let back: Change = serde_json::from_str(&stored).expect("parses");
+        let wire = serde_json::to_string(&back.at(12)).expect("json");
+        let message: LiveMessage = serde_json::from_str(&wire).expect("a live message");
+        assert_eq!(
+            message,
+            LiveMessage::Deployment {
+                position: 12,
+                deployment: Box::new(d)
+            }
+        );
     }
 }

@@ -6,15 +6,20 @@ pub mod deployment;
 pub mod error;
 pub mod ids;
 pub mod live;
+pub mod meta;
 pub mod site;
+pub mod status;
+mod text_enum;
 pub mod time;
 pub mod validate;
 
-pub use account::{MemberInfo, Role, SessionInfo, TeamSummary, UserInfo};
+pub use account::{Actor, MemberInfo, Role, SessionInfo, TeamSummary, UserInfo};
 pub use deployment::{
-    Deployment, DeploymentPage, DeploymentStatus, DeploymentStep, LifecycleLabel, Phase,
-    PipelineType, SourceKind, StepStatus, TriggerKind,
+    Deployment, DeploymentPage, DeploymentStep, PipelineType, SourceKind, TriggerKind,
 };
 pub use error::{AppError, ErrorKind};
-pub use ids::{DeploymentId, SiteId, StepId, TeamId, UserId};
-pub use site::{Site, SiteState};
+pub use ids::{ArchiveId, CapsuleId, DeploymentId, SiteId, StepId, TeamId, UserId};
+pub use live::{Change, EventKind, LiveMessage};
+pub use meta::DeploymentMeta;
+pub use site::{Site, SiteHooks, SiteState};
+pub use status::{DeploymentStatus, LifecycleLabel, Phase, StepStatus};

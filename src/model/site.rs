@@ -1,7 +1,8 @@
 //! Sites: the deployable environments of a team.
 
-use super::deployment::{Deployment, text_enum};
+use super::deployment::Deployment;
 use super::ids::{SiteId, TeamId};
+use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
 /// Whether a site serves traffic.
@@ -37,6 +38,13 @@ pub struct Site {
     /// Where the site's current deployment is served.
     #[serde(default)]
     pub url: Option<String>,
+}
+
+/// Where GitHub sends a site's events and the secret it signs them with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteHooks {
+    pub webhook_url: String,
+    pub secret: String,
 }
 
 impl Site {

@@ -1,6 +1,6 @@
 //! Input rules shared by the forms and the server, so both say the same thing.
 
-use super::AppError;
+use super::error::AppError;
 
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;

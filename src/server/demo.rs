@@ -1,19 +1,23 @@
 //! The demo account a newcomer signs in to on a fresh database, with two
 //! sites whose sources are real git repositories on this machine.
 
-use super::{accounts, auth, db::Db, sites};
-use crate::model::{AppError, SiteId, TeamId};
-use std::path::{Path, PathBuf};
+use super::config::DataDir;
+use super::passwords;
+use super::store::{Db, accounts, sites};
+use crate::model::{AppError, TeamId};
+use std::path::Path;
 use std::process::Command;
 
 pub const DEMO_EMAIL: &str = "demo@flightdeck.dev";
 pub const DEMO_PASSWORD: &str = "flightdeck-demo";
 pub const DEMO_TEAM: &str = "Demo Team";
+/// The branch every demo site deploys.
+pub const DEMO_BRANCH: &str = "main";
 
-/// Local repositories live here: the only folder a site's repository may
-/// name as a path on the server.
-pub fn repos_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("repos")
+/// A demo site just created, whose first operations are still to be queued.
+pub struct DemoSite {
+    pub id: crate::model::SiteId,
+    pub repository: String,
 }
 
 /// On an empty database, creates the demo team, user and two sites (each
@@ -22,12 +26,12 @@ pub fn repos_dir(data_dir: &Path) -> PathBuf {
 /// credentials once.
 pub async fn seed_if_empty(
     db: &Db,
-    data_dir: &Path,
-) -> Result<Option<(TeamId, Vec<SiteId>)>, AppError> {
+    data: &DataDir,
+) -> Result<Option<(TeamId, Vec<DemoSite>)>, AppError> {
     if accounts::count_users(db).await? > 0 {
         return Ok(None);
     }
-    let hash = auth::hash_password(DEMO_PASSWORD.to_string()).await?;
+    let hash = passwords::hash(DEMO_PASSWORD.to_string()).await?;
     let (_, team_id) =
         accounts::create_account(db, DEMO_EMAIL, "Demo User", &hash, DEMO_TEAM).await?;
     let mut site_ids = Vec::new();
@@ -39,7 +43,7 @@ pub async fn seed_if_empty(
         ),
         ("Docs", "docs", "Everything about the product, in one place"),
     ] {
-        let dir = repos_dir(data_dir).join(slug);
+        let dir = data.repos().join(slug);
         let repository = match create_repo(&dir, name, tagline) {
             Ok(()) => dir.display().to_string(),
             Err(e) => {
@@ -53,13 +57,13 @@ pub async fn seed_if_empty(
                 team_id,
                 name,
                 repository: &repository,
-                branch: "main",
+                branch: DEMO_BRANCH,
                 auto_deploy: true,
                 parent_site_id: None,
             },
         )
         .await?;
-        site_ids.push(id);
+        site_ids.push(DemoSite { id, repository });
     }
     Ok(Some((team_id, site_ids)))
 }

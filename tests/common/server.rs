@@ -1,13 +1,25 @@
-//! A real Flightdeck server on 127.0.0.1:0 and a client with a cookie jar.
+//! A real Flightdeck server on 127.0.0.1:0, a client with a cookie jar,
+//! and API calls that decode into the real types.
 
+use super::eventually;
+use flightdeck::model::{
+    AppError, Deployment, DeploymentPage, DeploymentStatus, SessionInfo, Site, TeamId,
+};
 use flightdeck::server::config::Config;
-use flightdeck::server::db::Db;
+use flightdeck::server::store::Db;
+use flightdeck::server::web::state::AppState;
 use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::time::Duration;
+
+/// How long a test waits for a deployment or a site to settle.
+pub const SETTLE: Duration = Duration::from_secs(30);
 
 pub struct Server {
     pub base: String,
     pub db: Db,
+    pub state: AppState,
     /// The server's data folder.
     pub data: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -46,7 +58,7 @@ pub async fn start_with_pipelines(toml: &str) -> Server {
     start_in(dir, &[format!("--pipelines={}", file.display())]).await
 }
 
-/// A server with extra flags (`--pipelines=...`).
+/// A server with extra flags (`--pipelines=...`, `--database-url=...`).
 pub async fn start_with(extra: &[String]) -> Server {
     start_in(tempfile::tempdir().expect("tempdir"), extra).await
 }
@@ -59,7 +71,7 @@ async fn start_in(dir: tempfile::TempDir, extra: &[String]) -> Server {
     ];
     args.extend_from_slice(extra);
     let config = Config::from_sources(&args, |_| None).expect("config");
-    let (router, state) = flightdeck::server::build(config)
+    let (router, state) = flightdeck::server::startup::build(config)
         .await
         .expect("server builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -69,7 +81,8 @@ async fn start_in(dir: tempfile::TempDir, extra: &[String]) -> Server {
     tokio::spawn(async move { axum::serve(listener, router).await });
     Server {
         base,
-        db: state.db,
+        db: state.db.clone(),
+        state,
         data: dir.path().to_path_buf(),
         _dir: dir,
     }
@@ -90,6 +103,8 @@ pub fn client_with_jar() -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Ja
     (client, jar)
 }
 
+/// `POST /api/<name>` with a form: the status and the body as JSON (or as
+/// a JSON string when it is not JSON).
 pub async fn call(
     c: &reqwest::Client,
     s: &Server,
@@ -110,8 +125,35 @@ pub async fn call(
     )
 }
 
-pub async fn sign_up(c: &reqwest::Client, s: &Server, email: &str, team: &str) -> Value {
-    let (status, body) = call(
+/// A call that must succeed, its answer decoded as `T`.
+pub async fn ok<T: DeserializeOwned>(
+    c: &reqwest::Client,
+    s: &Server,
+    name: &str,
+    form: &[(&str, &str)],
+) -> T {
+    let (status, body) = call(c, s, name, form).await;
+    assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("{name} answered what its type does not read ({e}): {body}"))
+}
+
+/// A call that must be refused: its status and the error a person reads.
+pub async fn refused(
+    c: &reqwest::Client,
+    s: &Server,
+    name: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, AppError) {
+    let (status, body) = call(c, s, name, form).await;
+    assert!(!status.is_success(), "{name} {form:?} was accepted: {body}");
+    let error = serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("{name} refused without an AppError ({e}): {body}"));
+    (status, error)
+}
+
+pub async fn sign_up(c: &reqwest::Client, s: &Server, email: &str, team: &str) -> SessionInfo {
+    ok(
         c,
         s,
         "sign_up",
@@ -122,17 +164,19 @@ pub async fn sign_up(c: &reqwest::Client, s: &Server, email: &str, team: &str) -
             ("team", team),
         ],
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    .await
 }
 
-pub async fn count_users(db: &Db) -> i64 {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from users")
+pub async fn count(db: &Db, table: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
         .fetch_one(&db.pool)
         .await
         .expect("count");
     n
+}
+
+pub async fn count_users(db: &Db) -> i64 {
+    count(db, "users").await
 }
 
 /// The owner adds `email` (signed in on `viewer`) to their team as a
@@ -143,46 +187,67 @@ pub async fn join_as_viewer(
     s: &Server,
     email: &str,
 ) {
-    let (status, body) = call(
+    let () = ok(
         owner,
         s,
         "add_member",
         &[("email", email), ("role", "viewer")],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, me) = call(viewer, s, "current_session", &[]).await;
-    let team = me["teams"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["role"] == "viewer"))
-        .expect("viewer team")["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    call(viewer, s, "switch_team", &[("team_id", &team)]).await;
+    let me: Option<SessionInfo> = ok(viewer, s, "current_session", &[]).await;
+    let team: TeamId = me
+        .expect("signed in")
+        .teams
+        .iter()
+        .find(|t| t.role == flightdeck::model::Role::Viewer)
+        .expect("viewer team")
+        .id;
+    let _: SessionInfo = ok(viewer, s, "switch_team", &[("team_id", &team.to_string())]).await;
+}
+
+pub async fn get_deployment(c: &reqwest::Client, s: &Server, id: &str) -> Deployment {
+    ok(c, s, "get_deployment", &[("id", id)]).await
+}
+
+pub async fn get_site(c: &reqwest::Client, s: &Server, id: &str) -> Site {
+    ok(c, s, "get_site", &[("id", id)]).await
+}
+
+/// The history of a site, newest first (its first page).
+pub async fn history(c: &reqwest::Client, s: &Server, site: &str) -> Vec<Deployment> {
+    let page: DeploymentPage = ok(c, s, "list_deployments", &[("site_id", site)]).await;
+    page.deployments
 }
 
 /// Waits until a deployment has `status`, and returns it.
-pub async fn wait_status(c: &reqwest::Client, s: &Server, id: &str, status: &str) -> Value {
-    for _ in 0..600 {
-        let (_, d) = call(c, s, "get_deployment", &[("id", id)]).await;
-        if d["status"] == status {
-            return d;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{id} never became {status}");
+pub async fn wait_status(
+    c: &reqwest::Client,
+    s: &Server,
+    id: &str,
+    status: DeploymentStatus,
+) -> Deployment {
+    eventually(&format!("{id} becomes {status}"), SETTLE, || async {
+        let d = get_deployment(c, s, id).await;
+        (d.status == status).then_some(d)
+    })
+    .await
+}
+
+/// Waits until a deployment has ended, and returns it.
+pub async fn wait_finished(c: &reqwest::Client, s: &Server, id: &str) -> Deployment {
+    eventually(&format!("{id} finishes"), SETTLE, || async {
+        let d = get_deployment(c, s, id).await;
+        d.is_finished().then_some(d)
+    })
+    .await
 }
 
 /// Waits until the site has a current deployment and no queued or running
 /// operation, and returns it.
-pub async fn wait_idle(c: &reqwest::Client, s: &Server, site: &str) -> Value {
-    for _ in 0..600 {
-        let (_, body) = call(c, s, "get_site", &[("id", site)]).await;
-        if body["active_deployment"].is_null() && !body["current_deployment"].is_null() {
-            return body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("site {site} never became idle");
+pub async fn wait_idle(c: &reqwest::Client, s: &Server, site: &str) -> Site {
+    eventually(&format!("site {site} becomes idle"), SETTLE, || async {
+        let body = get_site(c, s, site).await;
+        (body.active_deployment.is_none() && body.current_deployment.is_some()).then_some(body)
+    })
+    .await
 }

@@ -1,13 +1,13 @@
 //! Every write to a deployment or a step goes through here: the status
 //! machine is checked, `version` is bumped and a change event is written in
-//! the same transaction.
+//! the same transaction. The event log (`events`) is what the live channel
+//! replays and publishes.
 
-use crate::model::{Deployment, DeploymentId, DeploymentStatus, StepId, StepStatus, TeamId};
-use crate::server::db::{Backend, Db, now_ms};
-use crate::server::deployments::{
-    DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in, step_with_team,
+use super::db::{Backend, Db, now_ms};
+use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in, step_with_team};
+use crate::model::{
+    Change, Deployment, DeploymentId, DeploymentStatus, StepId, StepStatus, TeamId,
 };
-use serde_json::json;
 use sqlx::{Any, Transaction};
 
 pub type Tx = Transaction<'static, Any>;
@@ -127,18 +127,12 @@ pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), s
     .bind(step_id)
     .fetch_one(&mut *tx)
     .await?;
-    let offset = total - text.len() as i64;
-    let payload =
-        json!({ "type": "output", "step_id": step_id, "offset": offset, "text": text }).to_string();
-    insert_event(
-        db,
-        &mut tx,
-        team_id,
-        "output",
-        &step_id.to_string(),
-        &payload,
-    )
-    .await?;
+    let change = Change::Output {
+        step_id,
+        offset: total - text.len() as i64,
+        text: text.to_string(),
+    };
+    insert_event(db, &mut tx, team_id, &change).await?;
     commit(db, tx).await
 }
 
@@ -152,15 +146,19 @@ pub async fn emit_deployment(db: &Db, tx: &mut Tx, id: DeploymentId) -> Result<(
     .await?;
     let mut list = vec![Deployment::from(row)];
     attach_steps_in(&mut **tx, &mut list, false).await?;
-    let d = &list[0];
-    let payload = json!({ "type": "deployment", "deployment": d }).to_string();
-    insert_event(db, tx, d.team_id, "deployment", &id.to_string(), &payload).await
+    let Some(deployment) = list.pop() else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    let team_id = deployment.team_id;
+    let change = Change::Deployment {
+        deployment: Box::new(deployment),
+    };
+    insert_event(db, tx, team_id, &change).await
 }
 
 async fn emit_step(db: &Db, tx: &mut Tx, id: StepId) -> Result<(), sqlx::Error> {
     let (step, team_id) = step_with_team(&mut **tx, id).await?;
-    let payload = json!({ "type": "step", "step": step }).to_string();
-    insert_event(db, tx, team_id, "step", &id.to_string(), &payload).await
+    insert_event(db, tx, team_id, &Change::Step { step }).await
 }
 
 /// Appends an event at the next position. Positions are taken under a lock
@@ -169,10 +167,9 @@ async fn insert_event(
     db: &Db,
     tx: &mut Tx,
     team_id: TeamId,
-    kind: &str,
-    record_id: &str,
-    payload: &str,
+    change: &Change,
 ) -> Result<(), sqlx::Error> {
+    let payload = serde_json::to_string(change).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     if db.backend == Backend::Postgres {
         sqlx::query("select pg_advisory_xact_lock(7340432)")
             .execute(&mut **tx)
@@ -184,11 +181,53 @@ async fn insert_event(
          select coalesce(max(position), 0) + 1, $1, $2, $3, $4, $5 from events",
     )
     .bind(team_id)
-    .bind(kind)
-    .bind(record_id)
+    .bind(change.kind())
+    .bind(change.record_id())
     .bind(payload)
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// One row of the event log as stored.
+#[derive(sqlx::FromRow)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub team_id: TeamId,
+    pub kind: crate::model::EventKind,
+    /// A [`Change`] as JSON.
+    pub payload: String,
+}
+
+/// The position of the newest event, 0 when there is none.
+pub async fn last_position(db: &Db) -> Result<i64, sqlx::Error> {
+    let (last,): (i64,) = sqlx::query_as("select coalesce(max(position), 0) from events")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(last)
+}
+
+/// Up to `limit` events after `after`, oldest first; only `team`'s when given.
+pub async fn events_after(
+    db: &Db,
+    team: Option<TeamId>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = match team {
+        Some(_) => {
+            "select position, team_id, kind, payload from events where team_id = $1 \
+             and position > $2 order by position limit $3"
+        }
+        None => {
+            "select position, team_id, kind, payload from events where position > $1 \
+             order by position limit $2"
+        }
+    };
+    let mut query = sqlx::query_as::<_, StoredEvent>(sql);
+    if let Some(team) = team {
+        query = query.bind(team);
+    }
+    query.bind(after).bind(limit).fetch_all(&db.pool).await
 }

@@ -1,14 +1,17 @@
-//! Middleware between axum and the Leptos app: the page guard and the
-//! status codes of refused server-function calls.
+//! Middleware between axum and the Leptos app: the page guard, the
+//! same-origin rule for writes, and the status codes of refused calls.
 
-use super::auth;
-use super::state::AppState;
+use super::session;
 use crate::model::AppError;
+use crate::server::config::Config;
+use crate::server::realtime::bus::EventBus;
+use crate::server::store::Db;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::sync::Arc;
 use tower_sessions::Session;
 
 /// Pages anyone may open.
@@ -26,7 +29,8 @@ fn is_page(path: &str) -> bool {
 /// Every page but sign-in and sign-up asks for a session; a signed-in user
 /// opening sign-in goes to the dashboard instead.
 pub async fn page_guard(
-    State(state): State<AppState>,
+    State(db): State<Db>,
+    State(bus): State<EventBus>,
     session: Session,
     mut request: Request,
     next: Next,
@@ -35,7 +39,7 @@ pub async fn page_guard(
     if request.method() != Method::GET || !is_page(path) {
         return next.run(request).await;
     }
-    let signed_in = auth::is_signed_in(&state, &session).await;
+    let signed_in = session::is_signed_in(&db, &session).await;
     let public = PUBLIC_PAGES.contains(&path);
     if !signed_in && !public {
         return Redirect::to("/signin").into_response();
@@ -47,7 +51,7 @@ pub async fn page_guard(
     // resumes from here and nothing committed in between is missed.
     request
         .extensions_mut()
-        .insert(StreamPosition(state.events.position()));
+        .insert(StreamPosition(bus.position()));
     next.run(request).await
 }
 
@@ -59,7 +63,7 @@ pub struct StreamPosition(pub i64);
 /// (login CSRF, or a preview page calling the API with the team's cookie).
 /// Scripts send no `Origin` and are let through; their cookies are their own.
 pub async fn same_origin_writes(
-    State(state): State<AppState>,
+    State(config): State<Arc<Config>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -76,7 +80,7 @@ pub async fn same_origin_writes(
         Some(origin) => is_own_origin(
             origin,
             headers.get(header::HOST),
-            state.config.public_url.as_deref(),
+            config.public_url.as_deref(),
         ),
     };
     if cross_site || !origin_ok {
@@ -140,66 +144,6 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
         );
     }
     Response::from_parts(parts, Body::from(bytes))
-}
-
-/// After a plain form post (JavaScript off), sends the browser on to `path`;
-/// a hydrated page handles success itself.
-pub fn redirect_plain_form(path: &str) {
-    use leptos::prelude::use_context;
-    let accepts_html = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
-        parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
-    });
-    if accepts_html {
-        leptos_axum::redirect(path);
-    }
-}
-
-/// `GET /deployments/<id>/steps/<step id>/log`: a step's whole output as
-/// plain text, for logs longer than a page shows. Scoped to the session's
-/// team: another team's ids answer 404 like ids that do not exist.
-pub async fn step_log(
-    State(state): State<AppState>,
-    session: Session,
-    axum::extract::Path((deployment_id, step_id)): axum::extract::Path<(String, String)>,
-) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "Log not found.\n").into_response();
-    let member = match auth::member_of(&state, &session).await {
-        Ok(Some(member)) => member,
-        Ok(None) => return Redirect::to("/signin").into_response(),
-        Err(e) => {
-            return (
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                e.message,
-            )
-                .into_response();
-        }
-    };
-    let (Ok(deployment_id), Ok(step_id)) = (deployment_id.parse(), step_id.parse()) else {
-        return not_found();
-    };
-    match super::deployments::step_output(&state.db, member.team_id, deployment_id, step_id).await {
-        Ok(Some((_, output))) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "text/plain; charset=utf-8".to_string(),
-                ),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("inline; filename=\"{step_id}.log\""),
-                ),
-            ],
-            output,
-        )
-            .into_response(),
-        Ok(None) => not_found(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.message).into_response(),
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::db::{Db, now_ms, unique_violation};
 use crate::model::{
-    AppError, MemberInfo, Role, SessionInfo, TeamId, TeamSummary, UserId, UserInfo,
+    Actor, AppError, MemberInfo, Role, SessionInfo, TeamId, TeamSummary, UserId, UserInfo,
 };
 
 /// What sign-in needs to check a password; never serialised.
@@ -86,6 +86,25 @@ pub async fn role_in(db: &Db, user_id: UserId, team_id: TeamId) -> Result<Option
             .fetch_optional(&db.pool)
             .await?;
     Ok(row.map(|(role,)| role))
+}
+
+/// The user acting in a team, with their role and name, in one query;
+/// `None` when they are not (or no longer) a member.
+pub async fn actor(db: &Db, user_id: UserId, team_id: TeamId) -> Result<Option<Actor>, AppError> {
+    let row: Option<(Role, String)> = sqlx::query_as(
+        "select m.role, u.name from memberships m join users u on u.id = m.user_id \
+         where m.user_id = $1 and m.team_id = $2",
+    )
+    .bind(user_id)
+    .bind(team_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|(role, name)| Actor {
+        user_id,
+        team_id,
+        role,
+        name,
+    }))
 }
 
 /// Every team of a user, oldest membership first (their own team leads).

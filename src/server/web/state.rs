@@ -1,23 +1,24 @@
 //! The state every handler and server function shares.
 
-use super::config::Config;
-use super::db::Db;
-use super::engine::Engine;
-use super::events::EventBus;
 use crate::model::AppError;
+use crate::server::config::Config;
+use crate::server::engine::Engine;
+use crate::server::realtime::bus::EventBus;
+use crate::server::store::Db;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use leptos::prelude::use_context;
 use std::sync::Arc;
 
 /// Handed to `leptos_routes` and provided as context to server functions.
+/// Handlers extract only the parts they need (`State<Db>`, ...).
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
     pub engine: Engine,
-    pub events: EventBus,
+    pub bus: EventBus,
 }
 
 impl AppState {

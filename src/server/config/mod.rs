@@ -1,9 +1,35 @@
 //! Configuration from environment variables, each with a matching flag
-//! (`--database-url`, `--site-addr`, `--pipelines`, `--data-dir`).
+//! (`--database-url`, `--site-addr`, `--pipelines`, `--data-dir`). The
+//! bottom layer of the server: it depends on nothing else of it.
 
-use super::preview::PreviewHosts;
+mod data_dir;
+mod preview_hosts;
+
+pub use data_dir::DataDir;
+pub use preview_hosts::PreviewHosts;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// How large an uploaded archive may be, packed and unpacked.
+#[derive(Clone, Copy, Debug)]
+pub struct UploadLimits {
+    /// The zip file itself.
+    pub upload_bytes: usize,
+    /// Everything in it, unpacked.
+    pub unpacked_bytes: u64,
+    pub entries: usize,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self {
+            upload_bytes: 50 * 1024 * 1024,
+            unpacked_bytes: 200 * 1024 * 1024,
+            entries: 20_000,
+        }
+    }
+}
 
 /// Everything the server reads at start.
 #[derive(Clone, Debug)]
@@ -12,8 +38,9 @@ pub struct Config {
     pub database_url: String,
     /// `LEPTOS_SITE_ADDR`: where the dashboard listens.
     pub site_addr: SocketAddr,
-    /// `FLIGHTDECK_DATA_DIR`: the SQLite file, workspaces, published sites.
-    pub data_dir: PathBuf,
+    /// `FLIGHTDECK_DATA_DIR`: the SQLite file, workspaces, published sites;
+    /// absolute, whatever the flag said.
+    pub data_dir: DataDir,
     /// `FLIGHTDECK_PIPELINES`: a TOML file replacing the compiled-in pipelines.
     pub pipelines_file: Option<PathBuf>,
     /// `LEPTOS_SITE_ROOT`: the built assets (`pkg/`, `public/`).
@@ -31,7 +58,10 @@ pub struct Config {
     pub preview_hosts: PreviewHosts,
     /// `FLIGHTDECK_MAX_UPLOAD_MB` and `FLIGHTDECK_MAX_UNPACKED_MB`: how large
     /// an uploaded archive may be, packed and unpacked (50 and 200).
-    pub upload_limits: super::archives::Limits,
+    pub upload_limits: UploadLimits,
+    /// `FLIGHTDECK_SHUTDOWN_GRACE_SECS`: on SIGTERM or Ctrl-C, how long
+    /// running steps may go on before they are cancelled (30 s).
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
@@ -54,9 +84,9 @@ impl Config {
                 .or_else(|| env(var).filter(|v| !v.is_empty()))
         };
         let data_dir =
-            PathBuf::from(get("data-dir", "FLIGHTDECK_DATA_DIR").unwrap_or_else(|| "data".into()));
+            DataDir::new(get("data-dir", "FLIGHTDECK_DATA_DIR").unwrap_or_else(|| "data".into()))?;
         let database_url = get("database-url", "DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("flightdeck.db").display()));
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.database_file().display()));
         let addr = get("site-addr", "LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
         let site_addr: SocketAddr = addr.parse().map_err(|_| {
             format!("LEPTOS_SITE_ADDR must look like 127.0.0.1:3000 (got {addr:?})")
@@ -88,7 +118,17 @@ impl Config {
             Some(template) => PreviewHosts::parse(&template)?,
             None => PreviewHosts::local(site_addr.port()),
         };
-        let mut upload_limits = super::archives::Limits::default();
+        let grace = get("shutdown-grace-secs", "FLIGHTDECK_SHUTDOWN_GRACE_SECS")
+            .unwrap_or_else(|| "30".into());
+        let shutdown_grace = match grace.parse::<u64>() {
+            Ok(n) if n <= 86_400 => Duration::from_secs(n),
+            _ => {
+                return Err(format!(
+                    "FLIGHTDECK_SHUTDOWN_GRACE_SECS must be a number of seconds (got {grace:?})"
+                ));
+            }
+        };
+        let mut upload_limits = UploadLimits::default();
         for (flag, var, slot) in [
             ("max-upload-mb", "FLIGHTDECK_MAX_UPLOAD_MB", 0),
             ("max-unpacked-mb", "FLIGHTDECK_MAX_UNPACKED_MB", 1),
@@ -105,6 +145,7 @@ impl Config {
             }
         }
         Ok(Self {
+            shutdown_grace,
             upload_limits,
             preview_hosts,
             max_pipelines,
@@ -140,6 +181,7 @@ const FLAGS: &[&str] = &[
     "preview-url",
     "max-upload-mb",
     "max-unpacked-mb",
+    "shutdown-grace-secs",
 ];
 
 /// `--name value` and `--name=value`; an unknown flag is an error, not a surprise.
@@ -181,7 +223,16 @@ mod tests {
     #[test]
     fn defaults_put_sqlite_under_the_data_dir() {
         let c = Config::from_sources(&[], |_| None).expect("config");
-        assert_eq!(c.database_url, "sqlite://data/flightdeck.db");
+        // The data folder is absolute, so steps in their own working
+        // directories find what it names.
+        assert!(c.data_dir.root().is_absolute() && c.data_dir.root().ends_with("data"));
+        assert_eq!(
+            c.database_url,
+            format!(
+                "sqlite://{}",
+                c.data_dir.root().join("flightdeck.db").display()
+            )
+        );
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(!c.secure_cookies());
         assert_eq!(c.seed_demo, None);
@@ -206,6 +257,7 @@ mod tests {
         );
         assert!(Config::from_sources(&args(&["--site-addr=localhost"]), |_| None).is_err());
         assert!(Config::from_sources(&args(&["--public-url=ftp://x"]), |_| None).is_err());
+        assert!(Config::from_sources(&args(&["--shutdown-grace-secs=soon"]), |_| None).is_err());
         let https = Config::from_sources(&args(&["--public-url=https://fd.example.com"]), |_| None);
         assert!(https.expect("config").secure_cookies());
     }

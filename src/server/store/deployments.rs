@@ -2,8 +2,9 @@
 
 use super::db::Db;
 use crate::model::{
-    AppError, Deployment, DeploymentId, DeploymentPage, DeploymentStatus, DeploymentStep, Phase,
-    PipelineType, SiteId, SourceKind, StepId, StepStatus, TeamId, TriggerKind, UserId,
+    AppError, CapsuleId, Deployment, DeploymentId, DeploymentMeta, DeploymentPage,
+    DeploymentStatus, DeploymentStep, Phase, PipelineType, SiteId, SourceKind, StepId, StepStatus,
+    TeamId, TriggerKind, UserId,
 };
 use std::collections::HashMap;
 
@@ -25,7 +26,7 @@ pub(crate) struct DeploymentRow {
     pipeline_type: PipelineType,
     status: DeploymentStatus,
     operation_name: String,
-    meta: String,
+    meta: DeploymentMeta,
     source_kind: SourceKind,
     branch: Option<String>,
     commit_sha: Option<String>,
@@ -56,7 +57,7 @@ impl From<DeploymentRow> for Deployment {
             pipeline_type: r.pipeline_type,
             status: r.status,
             operation_name: r.operation_name,
-            meta: serde_json::from_str(&r.meta).unwrap_or(serde_json::Value::Null),
+            meta: r.meta,
             source_kind: r.source_kind,
             branch: r.branch,
             commit_sha: r.commit_sha,
@@ -264,28 +265,32 @@ pub async fn step_output(
     .await?)
 }
 
-/// Waits until a deployment has finished, up to `limit`; returns whether it has.
-pub async fn wait_finished(
+/// A deployment's status, when it is the team's.
+pub async fn status(
     db: &Db,
     team_id: TeamId,
     id: DeploymentId,
-    limit: std::time::Duration,
-) -> Result<bool, AppError> {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let status: Option<(DeploymentStatus,)> =
-            sqlx::query_as("select status from deployments where id = $1 and team_id = $2")
-                .bind(id)
-                .bind(team_id)
-                .fetch_optional(&db.pool)
-                .await?;
-        match status {
-            None => return Err(AppError::not_found("Deployment")),
-            Some((s,)) if s.is_finished() => return Ok(true),
-            Some(_) if tokio::time::Instant::now() >= deadline => return Ok(false),
-            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-        }
-    }
+) -> Result<Option<DeploymentStatus>, AppError> {
+    let row: Option<(DeploymentStatus,)> =
+        sqlx::query_as("select status from deployments where id = $1 and team_id = $2")
+            .bind(id)
+            .bind(team_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row.map(|(s,)| s))
+}
+
+/// A deployment whose release a preview host may serve: completed (or
+/// since superseded) with a preview URL.
+pub async fn published(db: &Db, id: DeploymentId) -> Result<bool, sqlx::Error> {
+    let row: Option<(DeploymentId,)> = sqlx::query_as(
+        "select id from deployments where id = $1 and preview_url is not null \
+         and status in ('completed', 'superseded')",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.is_some())
 }
 
 /// Loads the steps of the given deployments in one query; output only when asked.
@@ -337,24 +342,17 @@ where
     Ok(())
 }
 
-/// A capsule of the site that can be restored: the `capsule_id` of one of
-/// its completed time capsules. Anything else is refused by name.
-pub async fn capsule_of(db: &Db, site_id: SiteId, raw: &str) -> Result<String, AppError> {
-    let missing =
-        || AppError::invalid("Choose a time capsule of this site to restore (capsule_id).");
-    let wanted = ulid::Ulid::from_string(raw.trim())
-        .map_err(|_| missing())?
-        .to_string();
-    let metas: Vec<(String,)> = sqlx::query_as(
-        "select meta from deployments where site_id = $1 and type = 'time_capsule' and status = 'completed'",
+/// Whether `capsule` is the capsule of one of the site's completed time
+/// capsules. The text match narrows the site's capsules in the database
+/// (a ULID holds no LIKE wildcard); the typed meta decides.
+pub async fn has_capsule(db: &Db, site_id: SiteId, capsule: CapsuleId) -> Result<bool, AppError> {
+    let metas: Vec<(DeploymentMeta,)> = sqlx::query_as(
+        "select meta from deployments where site_id = $1 and type = 'time_capsule' \
+         and status = 'completed' and meta like $2",
     )
     .bind(site_id)
+    .bind(format!("%{capsule}%"))
     .fetch_all(&db.pool)
     .await?;
-    metas
-        .iter()
-        .filter_map(|(m,)| serde_json::from_str::<serde_json::Value>(m).ok())
-        .any(|m| m["capsule_id"] == wanted.as_str())
-        .then_some(wanted)
-        .ok_or_else(missing)
+    Ok(metas.iter().any(|(m,)| m.capsule_id == Some(capsule)))
 }

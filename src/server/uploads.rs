@@ -1,145 +1,50 @@
-//! Deploying an uploaded zip archive: `POST /api/upload_archive`
-//! (multipart: `site_id`, `archive`). The archive is checked and unpacked
+//! Deploying an uploaded zip archive. The archive is checked and unpacked
 //! before any deployment exists, so a refused upload changes nothing:
 //! entries that would escape the folder (`../`, absolute paths), links,
 //! archives over the size limit or expanding past it, and anything that is
-//! not a zip.
+//! not a zip. (`POST /api/upload_archive` itself is in `web::uploads`.)
 
-use super::auth;
-use super::engine::archive_dir;
-use super::engine::trigger::{Source, TriggerRequest};
-use super::state::AppState;
-use crate::model::{AppError, ErrorKind, PipelineType, SiteId, SourceKind, TriggerKind};
-use axum::extract::{Multipart, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use super::config::{DataDir, UploadLimits};
+use super::engine::{Engine, trigger::TriggerRequest};
+use super::store::{Db, deployments, sites};
+use crate::model::{Actor, AppError, ArchiveId, Deployment, SiteId};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use tower_sessions::Session;
 
-/// Limits of an upload.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// The zip file itself.
-    pub upload_bytes: usize,
-    /// Everything in it, unpacked.
-    pub unpacked_bytes: u64,
-    pub entries: usize,
+/// A zip archive someone sent to deploy.
+pub struct Upload {
+    pub site_id: SiteId,
+    /// As the browser named it; only its last part, cleaned, is kept.
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            upload_bytes: 50 * 1024 * 1024,
-            unpacked_bytes: 200 * 1024 * 1024,
-            entries: 20_000,
-        }
-    }
-}
-
-pub async fn upload(
-    State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    match receive(&state, &session, multipart).await {
-        Ok(deployment) => {
-            if wants_html {
-                Redirect::to(&format!("/deployments/{}", deployment.id)).into_response()
-            } else {
-                axum::Json(deployment).into_response()
-            }
-        }
-        // A form sent without JavaScript gets a page a person can read.
-        Err(e) if wants_html => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, axum::response::Html(error_page(&e.message))).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn receive(
-    state: &AppState,
-    session: &Session,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<crate::model::Deployment, AppError> {
-    let member = auth::member_of(state, session)
-        .await?
-        .ok_or_else(AppError::unauthenticated)?
-        .require_trigger()?;
-    let limits = state.config.upload_limits;
-    let mut multipart = multipart.map_err(|_| {
-        AppError::invalid(
-            "Send the archive as multipart/form-data with the fields site_id and archive.",
-        )
-    })?;
-    let too_large = || {
-        AppError::too_large(format!(
-            "The archive is larger than {} MB.",
-            limits.upload_bytes / (1024 * 1024)
-        ))
-    };
-    let (mut site_id, mut archive) = (None, None);
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(_) => return Err(AppError::invalid("The upload was cut off or malformed.")),
-        };
-        match field.name() {
-            Some("site_id") => {
-                site_id = Some(
-                    field
-                        .text()
-                        .await
-                        .map_err(|_| AppError::invalid("The site_id field is malformed."))?,
-                );
-            }
-            Some("archive") => {
-                let name = clean_file_name(field.file_name().unwrap_or("archive.zip"));
-                let bytes = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large()
-                    } else {
-                        AppError::invalid("The upload was cut off or malformed.")
-                    }
-                })?;
-                if bytes.len() > limits.upload_bytes {
-                    return Err(too_large());
-                }
-                archive = Some((name, bytes));
-            }
-            _ => {}
-        }
-    }
-    let site_id: SiteId = site_id
-        .ok_or_else(|| AppError::invalid("Choose the site to deploy to (site_id)."))?
-        .trim()
-        .parse()
-        .map_err(|_| AppError::not_found("Site"))?;
-    let (file_name, bytes) =
-        archive.ok_or_else(|| AppError::invalid("Choose a .zip file to upload."))?;
+/// Unpacks an upload and queues its deploy on a site of the actor's team.
+/// Refused with a reason, keeping nothing, when the archive is bad or the
+/// site busy.
+pub async fn deploy(
+    db: &Db,
+    engine: &Engine,
+    data: &DataDir,
+    limits: UploadLimits,
+    actor: &Actor,
+    upload: Upload,
+) -> Result<Deployment, AppError> {
+    let Upload {
+        site_id,
+        file_name,
+        bytes,
+    } = upload;
     if bytes.is_empty() {
         return Err(AppError::invalid("The archive is empty."));
     }
-    super::sites::get(&state.db, member.team_id, site_id)
+    sites::get(db, actor.team_id, site_id)
         .await?
         .ok_or_else(|| AppError::not_found("Site"))?;
-
     // Unpack into a folder of its own, then hand it to a new deployment.
-    let archive_id = ulid::Ulid::new();
-    let data_dir = state.config.data_dir.clone();
-    let dest = archive_dir(&data_dir, archive_id);
-    let staging = data_dir
-        .join("archives")
-        .join(format!(".incoming-{archive_id}"));
+    let archive_id = ArchiveId::new();
+    let dest = data.archive(archive_id.0);
+    let staging = data.incoming_archive(archive_id.0);
     let unpacked = {
         let staging = staging.clone();
         tokio::task::spawn_blocking(move || unpack(&bytes, &staging, limits))
@@ -154,27 +59,8 @@ async fn receive(
         tracing::error!(error = %e, "could not move an unpacked archive");
         AppError::internal()
     })?;
-    let user = super::accounts::user(&state.db, member.user_id).await?;
-    let triggered = state
-        .engine
-        .trigger(TriggerRequest {
-            team_id: member.team_id,
-            site_id,
-            pipeline_type: PipelineType::Deploy,
-            trigger: TriggerKind::Manual,
-            user_id: Some(member.user_id),
-            triggered_by: user.map(|u| u.name).unwrap_or_default(),
-            source: Source {
-                kind: Some(SourceKind::Archive),
-                archive_name: Some(file_name),
-                ..Default::default()
-            },
-            pr_number: None,
-            meta: serde_json::json!({ "archive_id": archive_id.to_string() }),
-            retry_of: None,
-        })
-        .await;
-    let id = match triggered {
+    let request = TriggerRequest::upload(actor, site_id, archive_id, clean_file_name(&file_name));
+    let id = match engine.trigger(request).await {
         Ok(id) => id,
         Err(e) => {
             // A busy site refuses it: the unpacked files go too.
@@ -182,30 +68,14 @@ async fn receive(
             return Err(e);
         }
     };
-    super::deployments::get(&state.db, member.team_id, id)
+    deployments::get(db, actor.team_id, id)
         .await?
-        .ok_or_else(|| AppError::new(ErrorKind::Internal, "The deployment vanished."))
-}
-
-fn error_page(message: &str) -> String {
-    let escaped = message
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;");
-    format!(
-        "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Upload refused · Flightdeck</title><link rel=\"stylesheet\" href=\"/pkg/flightdeck.css\">\
-         <main class=\"auth-page\"><section class=\"card\"><h1>Upload refused</h1>\
-         <p class=\"form-error\" role=\"alert\">{escaped}</p>\
-         <p>Nothing was deployed. <a href=\"/sites\">Back to your sites</a></p>\
-         </section></main>"
-    )
+        .ok_or_else(AppError::internal)
 }
 
 /// The last part of an uploaded file's name, without control characters,
 /// at most 200 characters.
-fn clean_file_name(raw: &str) -> String {
+pub fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let name: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     if name.trim().is_empty() {
@@ -218,7 +88,7 @@ fn clean_file_name(raw: &str) -> String {
 /// Checks every entry, then unpacks into `dest` (created). A single
 /// top-level folder (as in GitHub's "Download ZIP") is unwrapped. Returns a
 /// message naming what was refused.
-pub fn unpack(bytes: &[u8], dest: &Path, limits: Limits) -> Result<u64, String> {
+pub fn unpack(bytes: &[u8], dest: &Path, limits: UploadLimits) -> Result<u64, String> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|_| "That file is not a zip archive.".to_string())?;
     if zip.len() > limits.entries {
@@ -292,7 +162,7 @@ pub fn unpack(bytes: &[u8], dest: &Path, limits: Limits) -> Result<u64, String> 
     Ok(written)
 }
 
-fn expands_past(limits: Limits) -> String {
+fn expands_past(limits: UploadLimits) -> String {
     format!(
         "The archive expands past {} MB.",
         limits.unpacked_bytes / (1024 * 1024)

@@ -1,14 +1,10 @@
 //! The database: one code path for SQLite and PostgreSQL over sqlx's `Any`
 //! driver, the backend chosen from the URL at start.
 
-use crate::model::{
-    AppError, DeploymentId, DeploymentStatus, Phase, PipelineType, Role, SiteId, SiteState,
-    SourceKind, StepId, StepStatus, TeamId, TriggerKind, UserId,
-};
+use crate::model::AppError;
+use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Database, Decode, Encode, Type, encode::IsNull, error::BoxDynError};
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// Which database server a URL names.
@@ -131,60 +127,6 @@ pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
 pub fn now_ms() -> i64 {
     crate::model::time::now_ms()
 }
-
-/// Stores an id newtype as its ULID text.
-macro_rules! text_column {
-    ($ty:ty, $to:expr, $from:expr) => {
-        impl Type<Any> for $ty {
-            fn type_info() -> <Any as Database>::TypeInfo {
-                <String as Type<Any>>::type_info()
-            }
-        }
-
-        impl<'q> Encode<'q, Any> for $ty {
-            fn encode_by_ref(
-                &self,
-                buf: &mut <Any as Database>::ArgumentBuffer<'q>,
-            ) -> Result<IsNull, BoxDynError> {
-                let text: String = ($to)(self);
-                <String as Encode<'q, Any>>::encode(text, buf)
-            }
-        }
-
-        impl<'r> Decode<'r, Any> for $ty {
-            fn decode(value: <Any as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-                let text = <String as Decode<'r, Any>>::decode(value)?;
-                ($from)(text.as_str()).ok_or_else(|| {
-                    format!("unexpected {} in the database: {text:?}", stringify!($ty)).into()
-                })
-            }
-        }
-    };
-}
-
-macro_rules! id_column {
-    ($($ty:ty),+) => {$(
-        text_column!($ty, |id: &$ty| id.to_string(), |s: &str| <$ty>::from_str(s).ok());
-    )+};
-}
-
-macro_rules! enum_column {
-    ($($ty:ty),+) => {$(
-        text_column!($ty, |v: &$ty| v.as_str().to_string(), <$ty>::parse);
-    )+};
-}
-
-id_column!(TeamId, UserId, SiteId, DeploymentId, StepId);
-enum_column!(
-    Role,
-    SiteState,
-    DeploymentStatus,
-    StepStatus,
-    PipelineType,
-    SourceKind,
-    TriggerKind,
-    Phase
-);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,8 @@
 //! One site: what it serves, what it runs, its own history and its buttons.
 
+mod backups;
+mod webhooks;
+
 use crate::api::deployments::{TriggerDeployment, list_deployments};
 use crate::api::sites::{CloneSite, CreateStaging, RotateWebhookSecret, get_site, get_site_hooks};
 use crate::components::deployment_table::{Accepts, DeploymentTable};
@@ -12,9 +15,11 @@ use crate::live::use_live;
 use crate::model::live::LiveMessage;
 use crate::model::{DeploymentStatus, ErrorKind, PipelineType, Site, SiteState};
 use crate::pages::sites::{ActiveOperation, CurrentDeployment};
+use backups::BackupsAndCopies;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use webhooks::WebhookSettings;
 
 #[component]
 pub fn SitePage() -> impl IntoView {
@@ -260,161 +265,5 @@ fn SiteHeader(
             </p>
         })}
         {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-    }
-}
-
-/// Where GitHub sends this site's pushes and pull requests, and the secret
-/// that signs them; owners and members only.
-#[component]
-fn WebhookSettings(
-    site_id: String,
-    hooks: Resource<Result<crate::api::sites::SiteHooks, crate::model::AppError>>,
-    rotate: ServerAction<RotateWebhookSecret>,
-) -> impl IntoView {
-    let reveal = RwSignal::new(false);
-    view! {
-        <section class="card settings" aria-labelledby="webhook-title">
-            <div class="section-header">
-                <h2 id="webhook-title">"GitHub webhook"</h2>
-            </div>
-            <p class="muted">
-                "In the repository's Settings → Webhooks, add this URL with content type "
-                <code>"application/json"</code>
-                " and the secret below. Pushes to the branch deploy (when auto-deploy is on); pull requests deploy a preview."
-            </p>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match hooks.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
-                        Ok(h) => {
-                            let secret = h.secret.clone();
-                            view! {
-                                <dl class="facts facts-wide">
-                                    <dt>"Payload URL"</dt>
-                                    <dd><code class="selectable">{h.webhook_url}</code></dd>
-                                    <dt>"Secret"</dt>
-                                    <dd class="secret-row">
-                                        <code class="selectable" data-testid="webhook-secret">
-                                            {move || if reveal.get() { secret.clone() } else { "•".repeat(24) }}
-                                        </code>
-                                        <button class="button button-small" type="button"
-                                            on:click=move |_| reveal.update(|r| *r = !*r)>
-                                            {move || if reveal.get() { "Hide" } else { "Show" }}
-                                        </button>
-                                    </dd>
-                                </dl>
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Transition>
-            <ActionForm action=rotate attr:class="inline-form">
-                <input type="hidden" name="id" value=site_id />
-                <button class="button" type="submit" disabled=move || rotate.pending().get()>
-                    "Rotate secret"
-                </button>
-                <span class="muted">" Deliveries signed with the old secret are refused at once."</span>
-            </ActionForm>
-        </section>
-    }
-}
-
-/// Time capsules of the site with their restore buttons, and the forms that
-/// copy it into a new site.
-#[component]
-fn BackupsAndCopies(
-    site: Site,
-    capsules: Resource<Result<crate::model::DeploymentPage, crate::model::AppError>>,
-    trigger: ServerAction<TriggerDeployment>,
-    clone: ServerAction<CloneSite>,
-    staging: ServerAction<CreateStaging>,
-) -> impl IntoView {
-    let busy = site.busy_reason();
-    let is_busy = busy.is_some();
-    let busy_title = busy.unwrap_or_default();
-    let site_id = site.id.to_string();
-    let deployed = site.current_deployment.is_some();
-    let nothing = (!deployed).then_some("Deploy the site first: there is nothing to copy yet.");
-    let (capsule_site, clone_site, staging_site) =
-        (site_id.clone(), site_id.clone(), site_id.clone());
-    let copy_error = move || {
-        clone
-            .value()
-            .get()
-            .or_else(|| staging.value().get())
-            .and_then(Result::err)
-    };
-    let title = busy_title.clone();
-    view! {
-        <section class="card settings" aria-labelledby="copies-title">
-            <div class="section-header">
-                <h2 id="copies-title">"Backups and copies"</h2>
-            </div>
-            <div class="inline-form">
-                <ActionForm action=trigger>
-                    <input type="hidden" name="site_id" value=capsule_site />
-                    <input type="hidden" name="kind" value="time_capsule" />
-                    <button class="button" type="submit" disabled=is_busy || !deployed
-                        title=nothing.map(str::to_string).unwrap_or(busy_title.clone())>
-                        "Take a time capsule"
-                    </button>
-                </ActionForm>
-                <ActionForm action=staging>
-                    <input type="hidden" name="site_id" value=staging_site />
-                    <button class="button" type="submit" disabled=move || !deployed || staging.pending().get()
-                        title=nothing.unwrap_or_default()>
-                        "Create staging copy"
-                    </button>
-                </ActionForm>
-                <ActionForm action=clone attr:class="deploy-form">
-                    <input type="hidden" name="site_id" value=clone_site />
-                    <label class="visually-hidden" for="clone-name">"Name of the copy"</label>
-                    <input id="clone-name" name="name" type="text" required maxlength="100"
-                        placeholder=format!("{} copy", site.name) disabled=!deployed />
-                    <button class="button" type="submit" disabled=move || !deployed || clone.pending().get()
-                        title=nothing.unwrap_or_default()>
-                        "Clone"
-                    </button>
-                </ActionForm>
-            </div>
-            {move || copy_error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-            <h3 class="subheading">"Time capsules"</h3>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    let title = title.clone();
-                    let site_id = site_id.clone();
-                    Suspend::new(async move {
-                        let list = capsules.await.map(|p| p.deployments).unwrap_or_default();
-                        if list.is_empty() {
-                            return view! {
-                                <p class="muted">"No capsules yet. A capsule keeps what the site serves now, to restore later."</p>
-                            }.into_any();
-                        }
-                        view! {
-                            <ul class="capsules">
-                                {list.into_iter().map(|d| {
-                                    let capsule = d.meta["capsule_id"].as_str().unwrap_or_default().to_string();
-                                    let (site_id, title) = (site_id.clone(), title.clone());
-                                    view! {
-                                        <li>
-                                            <a href=format!("/deployments/{}", d.id)>{format!("Capsule {}", d.id.short())}</a>
-                                            <span class="muted"><RelativeTime ms=d.finished_at.unwrap_or(d.created_at) /></span>
-                                            <ActionForm action=trigger>
-                                                <input type="hidden" name="site_id" value=site_id />
-                                                <input type="hidden" name="kind" value="restore" />
-                                                <input type="hidden" name="capsule_id" value=capsule />
-                                                <button class="button button-small" type="submit" disabled=is_busy title=title>
-                                                    "Restore"
-                                                </button>
-                                            </ActionForm>
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    })
-                }}
-            </Transition>
-        </section>
     }
 }

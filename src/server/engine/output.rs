@@ -1,0 +1,130 @@
+//! A step's output on its way to storage: flushed every
+//! [`OUTPUT_FLUSH`] so readers see it live, and bounded, so a step that
+//! prints gigabytes keeps its head and its tail.
+
+use crate::model::StepId;
+use crate::server::store::{Db, changes};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Stored output per step: this much from the start, then only the tail.
+const OUTPUT_HEAD_BYTES: usize = 1024 * 1024;
+const OUTPUT_TAIL_BYTES: usize = 256 * 1024;
+/// Readers see new output within this long.
+const OUTPUT_FLUSH: Duration = Duration::from_millis(200);
+
+/// Writes a step's output as it arrives, at most every [`OUTPUT_FLUSH`],
+/// keeping the stored output bounded. Ends when the sender is dropped.
+pub(super) async fn write_output(db: Db, step_id: StepId, mut rx: mpsc::Receiver<Vec<u8>>) {
+    let mut limiter = OutputLimiter::new(OUTPUT_HEAD_BYTES, OUTPUT_TAIL_BYTES);
+    let mut pending = String::new();
+    let mut tick = tokio::time::interval(OUTPUT_FLUSH);
+    loop {
+        tokio::select! {
+            chunk = rx.recv() => match chunk {
+                Some(chunk) => pending.push_str(&limiter.push(&chunk)),
+                None => break,
+            },
+            _ = tick.tick() => {
+                if !pending.is_empty() {
+                    if let Err(e) = changes::append_output(&db, step_id, &pending).await {
+                        tracing::warn!(error = %e, "could not store step output");
+                    }
+                    pending.clear();
+                }
+            }
+        }
+    }
+    pending.push_str(&limiter.finish());
+    if !pending.is_empty()
+        && let Err(e) = changes::append_output(&db, step_id, &pending).await
+    {
+        tracing::warn!(error = %e, "could not store step output");
+    }
+}
+
+/// Keeps a step's stored output bounded: the first `head` bytes go to
+/// storage as they come; after that only the last `tail` bytes are kept and
+/// written at the end, behind a note of how much was cut.
+pub struct OutputLimiter {
+    head_left: usize,
+    tail: std::collections::VecDeque<u8>,
+    tail_cap: usize,
+    cut: u64,
+    pending: Vec<u8>,
+}
+
+impl OutputLimiter {
+    pub fn new(head: usize, tail: usize) -> Self {
+        Self {
+            head_left: head,
+            tail: Default::default(),
+            tail_cap: tail,
+            cut: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Takes a chunk; returns the text to store now (possibly empty).
+    pub fn push(&mut self, chunk: &[u8]) -> String {
+        let take = chunk.len().min(self.head_left);
+        self.head_left -= take;
+        let mut now = std::mem::take(&mut self.pending);
+        now.extend_from_slice(&chunk[..take]);
+        for &b in &chunk[take..] {
+            if self.tail.len() == self.tail_cap {
+                self.tail.pop_front();
+                self.cut += 1;
+            }
+            self.tail.push_back(b);
+        }
+        // Hold back an incomplete UTF-8 sequence at the end for the next chunk.
+        let valid = match std::str::from_utf8(&now) {
+            Ok(_) => now.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => now.len(),
+        };
+        self.pending = now.split_off(valid);
+        String::from_utf8_lossy(&now).into_owned()
+    }
+
+    /// What remains at the end: held-back bytes, the cut note and the tail.
+    pub fn finish(&mut self) -> String {
+        let mut out = String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
+        if self.cut > 0 {
+            out.push_str(&format!(
+                "\n[… {} bytes of output cut; the last {} bytes follow …]\n",
+                self.cut,
+                self.tail.len()
+            ));
+        }
+        let tail: Vec<u8> = self.tail.drain(..).collect();
+        out.push_str(&String::from_utf8_lossy(&tail));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_keeps_the_head_and_the_tail_and_says_what_was_cut() {
+        let mut l = OutputLimiter::new(10, 5);
+        let mut stored = l.push(b"0123456789abcdefghij");
+        stored.push_str(&l.finish());
+        assert!(stored.starts_with("0123456789"));
+        assert!(stored.contains("5 bytes of output cut"));
+        assert!(stored.ends_with("fghij"));
+    }
+
+    #[test]
+    fn a_character_split_across_chunks_is_kept_whole() {
+        let mut l = OutputLimiter::new(100, 10);
+        let euro = "€".as_bytes();
+        let mut s = l.push(&euro[..1]);
+        s.push_str(&l.push(&euro[1..]));
+        s.push_str(&l.finish());
+        assert_eq!(s, "€");
+    }
+}

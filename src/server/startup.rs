@@ -1,0 +1,257 @@
+//! Starting and stopping: the configuration, the layers built bottom-up,
+//! the router, and a shutdown that leaves nothing running.
+
+use super::config::Config;
+use super::engine::pipelines::Pipelines;
+use super::engine::{Engine, EngineConfig};
+use super::realtime::bus::EventBus;
+use super::store::sessions::DbSessionStore;
+use super::store::{Backend, Db};
+use super::web::state::AppState;
+use super::web::{hooks, live, logs, middleware, previews, uploads};
+use super::{demo, sites};
+use crate::app::{App, shell};
+use axum::Router;
+use axum::routing::{get, post};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+/// How long requests still in flight at shutdown may take to finish.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Starts Flightdeck with the configuration of the environment and flags,
+/// and serves until SIGTERM or Ctrl-C (see [`shut_down`]).
+pub async fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()),
+        )
+        .init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(message) => fail(&message),
+    };
+    let addr = config.site_addr;
+    // Bind first: a taken port should stop the start before anything is
+    // written or printed.
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => fail(&format!("cannot listen on {addr}: {e}")),
+    };
+    let signals = match signals() {
+        Ok(signals) => signals,
+        Err(e) => fail(&format!("cannot listen for signals: {e}")),
+    };
+    let (router, state) = match build(config).await {
+        Ok(built) => built,
+        Err(message) => fail(&message),
+    };
+    tracing::info!(
+        "Flightdeck is listening on http://{addr} ({:?} database)",
+        state.db.backend
+    );
+    let first = received(signals.clone(), 1);
+    let mut http = tokio::spawn(
+        axum::serve(listener, router)
+            .with_graceful_shutdown(first)
+            .into_future(),
+    );
+    tokio::select! {
+        served = &mut http => match served {
+            Ok(Err(e)) => fail(&format!("server stopped: {e}")),
+            _ => fail("server stopped"),
+        },
+        _ = received(signals.clone(), 1) => {}
+    }
+    shut_down(&state, signals).await;
+    if tokio::time::timeout(DRAIN, http).await.is_err() {
+        tracing::warn!("requests still open after {DRAIN:?} were dropped");
+    }
+    state.db.pool.close().await;
+    tracing::info!("Flightdeck stopped");
+}
+
+/// After the first SIGTERM or Ctrl-C: new connections are refused, every
+/// socket is closed as "going away" (pages reconnect by themselves),
+/// nothing new is claimed, running steps get the grace period
+/// (`FLIGHTDECK_SHUTDOWN_GRACE_SECS`), and what still runs is then
+/// cancelled with a message. A second signal skips the grace period.
+async fn shut_down(state: &AppState, signals: watch::Receiver<u32>) {
+    let grace = state.config.shutdown_grace;
+    tracing::info!(
+        "shutting down: running steps get {}s to finish (a second signal stops them now)",
+        grace.as_secs()
+    );
+    state.bus.close_all();
+    state.engine.shutdown(grace, received(signals, 2)).await;
+}
+
+/// Counts SIGTERM and SIGINT (Ctrl-C) as they arrive.
+fn signals() -> std::io::Result<watch::Receiver<u32>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let (tx, rx) = watch::channel(0);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    Ok(rx)
+}
+
+/// Resolves once `n` signals have arrived.
+async fn received(mut signals: watch::Receiver<u32>, n: u32) {
+    let _ = signals.wait_for(|count| *count >= n).await;
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("flightdeck: {message}");
+    std::process::exit(1)
+}
+
+/// Opens the database, seeds the demo on an empty one, starts the engine
+/// and the event bus, and assembles the router. Tests call this and serve
+/// the router on `127.0.0.1:0`.
+pub async fn build(config: Config) -> Result<(Router, AppState), String> {
+    let db = Db::connect(&config.database_url).await?;
+    std::fs::create_dir_all(config.data_dir.root()).map_err(|e| {
+        format!(
+            "cannot create the data folder {}: {e}",
+            config.data_dir.root().display()
+        )
+    })?;
+    // The demo (with its published password) is for the embedded default;
+    // a PostgreSQL install gets it only when asked for.
+    let seed = config.seed_demo.unwrap_or(db.backend == Backend::Sqlite);
+    let seeded = if seed {
+        demo::seed_if_empty(&db, &config.data_dir)
+            .await
+            .map_err(|e| e.message)?
+    } else {
+        None
+    };
+    let pipelines = Pipelines::load(config.pipelines_file.as_deref())?;
+    let bus = EventBus::start(db.clone())
+        .await
+        .map_err(|e| format!("cannot read the event log: {e}"))?;
+    let engine = Engine::start(
+        db.clone(),
+        pipelines,
+        EngineConfig {
+            data: config.data_dir.clone(),
+            max_parallel: config.max_pipelines,
+            grace: Duration::from_secs(5),
+            preview_hosts: config.preview_hosts.clone(),
+        },
+    )
+    .await
+    .map_err(|e| e.message)?;
+    if let Some((team_id, demo_sites)) = seeded {
+        // Like any new site, each demo site deploys once by itself.
+        for site in demo_sites {
+            sites::queue_first_operations(
+                &engine,
+                team_id,
+                site.id,
+                &site.repository,
+                demo::DEMO_BRANCH,
+            )
+            .await
+            .map_err(|e| e.message)?;
+        }
+        println!(
+            "\n  Flightdeck demo account created. Sign in at http://{} with\n    email:    {}\n    password: {}\n",
+            config.site_addr,
+            demo::DEMO_EMAIL,
+            demo::DEMO_PASSWORD
+        );
+    }
+    let leptos_options = LeptosOptions::builder()
+        .output_name("flightdeck")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build();
+    let state = AppState {
+        leptos_options,
+        db,
+        config: Arc::new(config),
+        engine,
+        bus,
+    };
+    Ok((router(state.clone()), state))
+}
+
+/// Every route, and the layers around them (outermost last).
+fn router(state: AppState) -> Router {
+    let store = DbSessionStore::new(state.db.clone());
+    spawn_session_cleanup(store.clone());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("flightdeck_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
+        // Saving on every request slides the expiry, so only 14 idle days sign a person out.
+        .with_always_save(true);
+    let upload_limit = state.config.upload_limits.upload_bytes + 64 * 1024;
+    let context_state = state.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/ws", get(live::upgrade))
+        .route(
+            "/api/upload_archive",
+            post(uploads::upload_archive).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/hooks/github/{site_id}", post(hooks::github_delivery))
+        .route(
+            "/deployments/{deployment_id}/steps/{step_id}/log",
+            get(logs::step_log),
+        )
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(context_state.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(middleware::server_fn_status))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::page_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::same_origin_writes,
+        ))
+        .layer(sessions)
+        // Outermost: deployed sites never reach the session layer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            previews::route,
+        ))
+        .with_state(state)
+}
+
+fn spawn_session_cleanup(store: DbSessionStore) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
+}

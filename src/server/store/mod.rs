@@ -1,0 +1,19 @@
+//! Storage: every SQL statement of Flightdeck lives in this folder. One
+//! code path for SQLite and PostgreSQL over sqlx's `Any` driver; reads
+//! and writes of team data take the team id, so nothing crosses teams.
+//!
+//! - [`db`]: the pool, the backend, migrations.
+//! - [`changes`]: every write to a deployment or a step, with its change
+//!   event in the same transaction (the event log).
+//! - [`accounts`], [`sites`], [`deployments`]: records, scoped to a team.
+//! - [`sessions`]: tower-sessions records in the same database.
+
+pub mod accounts;
+pub mod changes;
+mod columns;
+pub mod db;
+pub mod deployments;
+pub mod sessions;
+pub mod sites;
+
+pub use db::{Backend, Db, now_ms, unique_violation};

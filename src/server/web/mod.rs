@@ -1,0 +1,20 @@
+//! The HTTP edge: the only part of the server that sees [`state::AppState`]
+//! or a request. Handlers and server functions read what they need here,
+//! then call the layers below with plain values (`&Db`, `&Engine`,
+//! `&Config`, an [`Actor`](crate::model::Actor)).
+//!
+//! - [`state`]: the shared state; [`context`]: what a server function
+//!   reads from its request; [`session`]: who is signed in;
+//! - [`middleware`]: the page guard, same-origin writes, error statuses;
+//! - handlers: [`live`] (`/ws`), [`logs`], [`uploads`], [`hooks`]
+//!   (GitHub), [`previews`] (the preview hosts' outermost layer).
+
+pub mod context;
+pub mod hooks;
+pub mod live;
+pub mod logs;
+pub mod middleware;
+pub mod previews;
+pub mod session;
+pub mod state;
+pub mod uploads;
