@@ -113,13 +113,19 @@ async fn sigterm_stops_running_steps_within_the_grace_period_and_leaves_nothing_
         Some(port),
     )
     .await;
-    let c = binary::client();
+    let (c, jar) = common::server::client_with_jar();
     sign_in_demo(&c, &server).await;
     let d = running_first_deploy(&c, &server).await;
     let id = d.id.to_string();
+    let mut socket = live_socket(&server, &jar).await;
 
     let asked = Instant::now();
     server.signal(Signal::SIGTERM);
+    // Open pages hear at once that the server is going away, and reconnect.
+    let close = tokio::time::timeout(Duration::from_secs(2), going_away(&mut socket))
+        .await
+        .expect("the socket is closed at once");
+    assert_eq!(close, Some(1001), "closed as going away");
     let status = tokio::time::timeout(grace + Duration::from_secs(5), server.child.wait())
         .await
         .expect("the server exits within the grace period plus 5 s")
@@ -147,6 +153,48 @@ async fn sigterm_stops_running_steps_within_the_grace_period_and_leaves_nothing_
         let message = d.error_message.as_deref().unwrap_or_default();
         assert!(!message.contains("server stopped"), "{}: {message}", d.id);
     }
+}
+
+/// A signed-in page's live channel, past its `hello`.
+async fn live_socket(
+    b: &Binary,
+    jar: &reqwest::cookie::Jar,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    use reqwest::cookie::CookieStore;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://127.0.0.1:{}/ws", b.port)
+        .into_client_request()
+        .expect("request");
+    let cookie = jar.cookies(&b.base.parse().expect("url")).expect("cookie");
+    req.headers_mut().insert("cookie", cookie);
+    let (mut socket, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+    let hello = socket.next().await.expect("hello").expect("frame");
+    assert!(
+        hello.to_text().expect("text").contains("\"hello\""),
+        "{hello:?}"
+    );
+    socket
+}
+
+/// Reads until the socket closes; the close code, if one came.
+async fn going_away(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Option<u16> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    while let Some(frame) = socket.next().await {
+        match frame {
+            Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 #[tokio::test]

@@ -63,11 +63,13 @@ pub async fn run() {
             .into_future(),
     );
     tokio::select! {
+        // A signal stops the server too: when both are ready, it was the signal.
+        biased;
+        _ = received(signals.clone(), 1) => {}
         served = &mut http => match served {
             Ok(Err(e)) => fail(&format!("server stopped: {e}")),
             _ => fail("server stopped"),
         },
-        _ = received(signals.clone(), 1) => {}
     }
     shut_down(&state, signals).await;
     if tokio::time::timeout(DRAIN, http).await.is_err() {
