@@ -3,12 +3,17 @@
 //! typed, and any other key is kept as it came.
 
 use super::ids::{ArchiveId, CapsuleId, DeploymentId, SiteId};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Known keys in alphabetical order, the order they have always been
-/// written in; absent ones are left out of the JSON.
+/// written in; absent ones are left out of the JSON. Read leniently: a
+/// known key that does not hold what it should (a hand-edited row) stays
+/// under `other` as it came, rather than making the record unreadable.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Map<String, Value>")]
 pub struct DeploymentMeta {
     /// The upload a deploy publishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -28,7 +33,25 @@ pub struct DeploymentMeta {
     /// Keys this version does not know (written by an operator's tooling
     /// or a newer instance), kept so a retry passes them on.
     #[serde(flatten)]
-    pub other: BTreeMap<String, serde_json::Value>,
+    pub other: BTreeMap<String, Value>,
+}
+
+impl From<Map<String, Value>> for DeploymentMeta {
+    fn from(mut map: Map<String, Value>) -> Self {
+        fn take<T: DeserializeOwned>(map: &mut Map<String, Value>, key: &str) -> Option<T> {
+            let value = serde_json::from_value(map.get(key)?.clone()).ok()?;
+            map.remove(key);
+            Some(value)
+        }
+        Self {
+            archive_id: take(&mut map, "archive_id"),
+            capsule_id: take(&mut map, "capsule_id"),
+            source_deployment_id: take(&mut map, "source_deployment_id"),
+            source_site_id: take(&mut map, "source_site_id"),
+            staging_id: take(&mut map, "staging_id"),
+            other: map.into_iter().collect(),
+        }
+    }
 }
 
 impl DeploymentMeta {
@@ -37,21 +60,16 @@ impl DeploymentMeta {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
 
-    /// Reads stored meta. Known keys that do not hold what they should
-    /// (hand-edited rows) are kept under `other`, as text, rather than
-    /// making the whole record unreadable.
+    /// Reads stored meta; anything but a JSON object reads as empty.
     pub fn from_json(text: &str) -> Self {
-        serde_json::from_str(text).unwrap_or_else(|_| Self {
-            other: serde_json::from_str(text).unwrap_or_default(),
-            ..Self::default()
-        })
+        serde_json::from_str(text).unwrap_or_default()
     }
 
     /// Every top-level scalar as `(KEY, value)`: the key upper-cased with
     /// anything but A-Z, 0-9 and _ dropped. Steps get them as
     /// `FLIGHTDECK_META_<KEY>`.
     pub fn scalars(&self) -> Vec<(String, String)> {
-        let serde_json::Value::Object(map) = serde_json::to_value(self).unwrap_or_default() else {
+        let Value::Object(map) = serde_json::to_value(self).unwrap_or_default() else {
             return Vec::new();
         };
         map.iter()
@@ -62,9 +80,9 @@ impl DeploymentMeta {
                     .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
                 let value = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Number(n) => n.to_string(),
-                    serde_json::Value::Bool(b) => b.to_string(),
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
                     _ => return None,
                 };
                 (!key.is_empty()).then_some((key, value))
