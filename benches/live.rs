@@ -26,17 +26,6 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const ROUNDS: usize = 20;
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Nanoseconds since the start of the run, shared by publisher and clients.
 fn now_ns(epoch: Instant) -> u64 {
     epoch.elapsed().as_nanos() as u64
@@ -212,10 +201,10 @@ async fn run_bare(n: usize, epoch: Instant) -> Row {
         .expect("bare server");
     let base = format!("http://127.0.0.1:{port}");
     wait_http(&format!("{base}/ws")).await;
-    let idle = rss_kib(child.id());
+    let idle = common::binary::rss_kib(child.id());
     let clients = connect_clients(&format!("ws://127.0.0.1:{port}/ws"), None, n, epoch).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let kib_per_conn = (rss_kib(child.id()) as f64 - idle as f64) / n as f64;
+    let kib_per_conn = (common::binary::rss_kib(child.id()) as f64 - idle as f64) / n as f64;
     let http = reqwest::Client::new();
     let publish = format!("{base}/publish");
     let (p50, p99, max) = measure(
