@@ -15,10 +15,12 @@ use sha2::Sha256;
 /// smaller, and nothing larger is read.
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
-/// What a delivery did, for the reply: `accepted` (202) when it queued a
-/// deployment, otherwise acknowledged (200) with why not.
-#[derive(Debug)]
+/// What a delivery did, and the reply's body (`{message, deployment_id}`):
+/// `accepted` (202) when it queued a deployment, otherwise acknowledged
+/// (200) with why not.
+#[derive(Debug, serde::Serialize)]
 pub struct Delivery {
+    #[serde(skip)]
     pub accepted: bool,
     pub message: String,
     pub deployment_id: Option<DeploymentId>,

@@ -7,7 +7,7 @@ use crate::server::github::{self, MAX_BODY_BYTES};
 use crate::server::store::{Db, sites};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 pub async fn github_delivery(
@@ -24,16 +24,7 @@ pub async fn github_delivery(
             } else {
                 StatusCode::OK
             };
-            let body = serde_json::json!({
-                "message": delivery.message,
-                "deployment_id": delivery.deployment_id,
-            });
-            (
-                status,
-                [(header::CONTENT_TYPE, "application/json")],
-                body.to_string(),
-            )
-                .into_response()
+            (status, axum::Json(delivery)).into_response()
         }
         Err(e) => e.into_response(),
     }
