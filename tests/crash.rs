@@ -9,7 +9,8 @@ mod common;
 use common::binary::{self, Binary, api, spawn};
 use common::eventually;
 use flightdeck::model::{
-    Deployment, DeploymentPage, DeploymentStatus, SessionInfo, Site, StepStatus, TriggerKind,
+    Deployment, DeploymentPage, DeploymentStatus, PipelineType, SessionInfo, Site, StepStatus,
+    TriggerKind,
 };
 use nix::sys::signal::Signal;
 use std::path::Path;
@@ -65,9 +66,10 @@ async fn running_first_deploy(c: &reqwest::Client, b: &Binary) -> Deployment {
         || async {
             let page: DeploymentPage = api(c, b, "list_deployments", &[]).await;
             page.deployments.into_iter().find(|d| {
-                d.steps
-                    .first()
-                    .is_some_and(|s| s.status == StepStatus::Running)
+                d.pipeline_type == PipelineType::Deploy
+                    && d.steps
+                        .first()
+                        .is_some_and(|s| s.status == StepStatus::Running)
             })
         },
     )

@@ -9,7 +9,7 @@ use common::server::{
     SETTLE, Server, client, get_deployment, ok, refused, sign_up, start_with, wait_finished,
 };
 use flightdeck::model::{
-    AppError, Deployment, DeploymentPage, DeploymentStatus, PipelineType, Site, SourceKind,
+    AppError, Deployment, DeploymentPage, DeploymentStatus, PipelineType, Site, SourceKind, TeamId,
     TriggerKind,
 };
 use reqwest::StatusCode;
@@ -37,9 +37,10 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// A repository under the server's `repos/` with the demo's page and build.
-fn repository(s: &Server, name: &str) -> std::path::PathBuf {
-    let dir = s.data.join("repos").join(name);
+/// A repository in the team's folder under the server's `repos/`, with the
+/// demo's page and build.
+fn repository(s: &Server, team: TeamId, name: &str) -> std::path::PathBuf {
+    let dir = s.data.join("repos").join(team.to_string()).join(name);
     flightdeck::server::demo::create_repo(&dir, "Rocket Shop", "Parts for every rocket")
         .expect("repo");
     dir
@@ -95,8 +96,8 @@ async fn preview(s: &Server, label: &str, path: &str) -> reqwest::Response {
 async fn a_site_from_a_local_repository_deploys_and_each_deploy_keeps_its_preview() {
     let s = server().await;
     let c = client();
-    sign_up(&c, &s, "ada@example.com", "Rockets").await;
-    let repo = repository(&s, "shop");
+    let team = sign_up(&c, &s, "ada@example.com", "Rockets").await.team.id;
+    let repo = repository(&s, team, "shop");
     let site = create_site(&c, &s, "Rocket Shop", &repo.display().to_string()).await;
     let site_id = site.id.to_string();
 
@@ -182,8 +183,8 @@ async fn a_site_from_a_local_repository_deploys_and_each_deploy_keeps_its_previe
 async fn a_preview_host_serves_files_and_nothing_else() {
     let s = server().await;
     let c = client();
-    sign_up(&c, &s, "ada@example.com", "Rockets").await;
-    let repo = repository(&s, "links");
+    let team = sign_up(&c, &s, "ada@example.com", "Rockets").await.team.id;
+    let repo = repository(&s, team, "links");
     // A link to a file outside the release, one inside it, and a folder.
     std::os::unix::fs::symlink("/etc/hostname", repo.join("leak.txt")).expect("link");
     std::fs::create_dir_all(repo.join("docs")).expect("dir");
@@ -271,17 +272,26 @@ async fn the_session_cookie_belongs_to_the_dashboard_host_only() {
 async fn a_repository_path_outside_the_repos_folder_is_refused() {
     let s = server().await;
     let c = client();
-    sign_up(&c, &s, "ada@example.com", "Rockets").await;
+    let team = sign_up(&c, &s, "ada@example.com", "Rockets").await.team.id;
     let elsewhere = tempfile::tempdir().expect("dir");
     flightdeck::server::demo::create_repo(elsewhere.path(), "X", "y").expect("repo");
-    let not_a_repo = s.data.join("repos").join("plain");
+    let not_a_repo = s.data.join("repos").join(team.to_string()).join("plain");
     std::fs::create_dir_all(&not_a_repo).expect("dir");
-    let escape = format!("{}/repos/../", s.data.display());
+    let escape = format!("{}/repos/{team}/../", s.data.display());
+    // Another team's repository, and one outside any team's folder.
+    let eve = client();
+    let theirs = sign_up(&eve, &s, "eve@example.com", "Eve").await.team.id;
+    let other_team = repository(&s, theirs, "secret-site");
+    let shared = s.data.join("repos").join("shared");
+    flightdeck::server::demo::create_repo(&shared, "Shared", "y").expect("repo");
     for path in [
         elsewhere.path().display().to_string(),
         "/etc".to_string(),
         not_a_repo.display().to_string(),
         escape,
+        other_team.display().to_string(),
+        format!("{}/repos/{team}/../{theirs}/secret-site", s.data.display()),
+        shared.display().to_string(),
     ] {
         let (status, err) = refused(
             &c,
@@ -347,8 +357,8 @@ async fn upload(
 
 /// A signed-in team with an idle site to upload to.
 async fn idle_site(s: &Server, c: &reqwest::Client) -> String {
-    sign_up(c, s, "ada@example.com", "Rockets").await;
-    let repo = repository(s, "upload-target");
+    let team = sign_up(c, s, "ada@example.com", "Rockets").await.team.id;
+    let repo = repository(s, team, "upload-target");
     let id = create_site(c, s, "Uploads", &repo.display().to_string())
         .await
         .id
@@ -502,8 +512,8 @@ async fn refused_uploads_get_a_reason_and_change_nothing() {
 async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() {
     let s = server().await;
     let c = client();
-    sign_up(&c, &s, "ada@example.com", "Rockets").await;
-    let repo = repository(&s, "capsules");
+    let team = sign_up(&c, &s, "ada@example.com", "Rockets").await.team.id;
+    let repo = repository(&s, team, "capsules");
     let site_id = create_site(&c, &s, "Rocket Shop", &repo.display().to_string())
         .await
         .id

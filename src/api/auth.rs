@@ -47,7 +47,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     use self::ssr::*;
     let state = cx::state()?;
-    session::info(&state.db, &session::current().await?).await
+    session::info(&state.db, &session::current().await?, &state.config).await
 }
 
 /// Moves the session to another of the user's teams.

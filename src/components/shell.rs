@@ -49,6 +49,18 @@ pub fn AppShell() -> impl IntoView {
                     </div>
                 </div>
             </header>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let notices = session.await.ok().flatten().map(|i| i.notices).unwrap_or_default();
+                    (!notices.is_empty()).then(|| view! {
+                        <div class="notices">
+                            {notices.into_iter().map(|n| view! {
+                                <p class="notice" role="status">{n}</p>
+                            }).collect_view()}
+                        </div>
+                    })
+                })}
+            </Suspense>
             <main class="content">
                 <Outlet />
             </main>

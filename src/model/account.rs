@@ -63,6 +63,10 @@ pub struct SessionInfo {
     pub team: TeamSummary,
     /// Every team of the user, for the switcher.
     pub teams: Vec<TeamSummary>,
+    /// Warnings every page shows the person (a server without a sandbox,
+    /// a published password not yet changed).
+    #[serde(default)]
+    pub notices: Vec<String>,
 }
 
 /// A row of a team's member list.

@@ -43,7 +43,7 @@ pub async fn seed_if_empty(
         ),
         ("Docs", "docs", "Everything about the product, in one place"),
     ] {
-        let dir = data.repos().join(slug);
+        let dir = data.team_repos(team_id).join(slug);
         let repository = match create_repo(&dir, name, tagline) {
             Ok(()) => dir.display().to_string(),
             Err(e) => {

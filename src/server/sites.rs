@@ -29,7 +29,8 @@ pub async fn create(
     form: SiteForm<'_>,
 ) -> Result<SiteId, AppError> {
     let name = validate::name(form.name, "site name")?;
-    let repository = local_repository(data, &validate::repository(form.repository)?)?;
+    let repository =
+        local_repository(data, actor.team_id, &validate::repository(form.repository)?)?;
     let branch = match validate::git_ref(form.branch)? {
         GitRef::Branch(b) | GitRef::Commit(b) => b,
     };
@@ -71,26 +72,26 @@ pub async fn queue_first_operations(
 }
 
 /// A repository given as a path on the server must be a git repository
-/// inside the data folder's `repos/`: a site never reads other folders of
-/// the machine. Returns the path as it will be cloned from.
-pub fn local_repository(data: &DataDir, repository: &str) -> Result<String, AppError> {
+/// inside the team's own folder of local repositories
+/// (`<data dir>/repos/<team id>/`): a site never reads other folders of the
+/// machine, nor another team's repositories. Returns the path as it will
+/// be cloned from.
+pub fn local_repository(
+    data: &DataDir,
+    team: TeamId,
+    repository: &str,
+) -> Result<String, AppError> {
     if !repository.starts_with('/') {
         return Ok(repository.to_string());
     }
-    let root = data.repos();
-    let refused = || {
-        AppError::invalid(format!(
-            "A repository on this server must be a git repository inside {}.",
-            root.display()
-        ))
-    };
-    let root = std::fs::canonicalize(&root).map_err(|_| refused())?;
-    let path = std::fs::canonicalize(repository).map_err(|_| refused())?;
-    let is_repo = path.join(".git").exists() || path.join("HEAD").is_file();
-    if !path.starts_with(&root) || path == root || !is_repo {
-        return Err(refused());
-    }
-    Ok(path.display().to_string())
+    data.team_repository(team, repository)
+        .map(|path| path.display().to_string())
+        .ok_or_else(|| {
+            AppError::invalid(format!(
+                "A repository on this server must be a git repository inside your team's folder, {}.",
+                data.team_repos(team).display()
+            ))
+        })
 }
 
 /// Creates a copy of a site of the actor's team (a clone named `name`, or

@@ -3,6 +3,7 @@
 
 use super::config::Config;
 use super::engine::pipelines::Pipelines;
+use super::engine::sandbox::Sandbox;
 use super::engine::{Engine, EngineConfig};
 use super::realtime::bus::EventBus;
 use super::store::sessions::DbSessionStore;
@@ -144,6 +145,15 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         None
     };
     let pipelines = Pipelines::load(config.pipelines_file.as_deref())?;
+    let sandbox = if config.sandbox {
+        Some(Sandbox::detect(config.sandbox_network)?)
+    } else {
+        tracing::warn!(
+            "FLIGHTDECK_SANDBOX=off: steps run on this machine as the server's own user, \
+             with access to everything it can reach; every page says so"
+        );
+        None
+    };
     let bus = EventBus::start(db.clone())
         .await
         .map_err(|e| format!("cannot read the event log: {e}"))?;
@@ -155,6 +165,8 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
             max_parallel: config.max_pipelines,
             grace: Duration::from_secs(5),
             preview_hosts: config.preview_hosts.clone(),
+            sandbox,
+            db_patience: Duration::from_secs(30),
         },
     )
     .await

@@ -4,7 +4,7 @@
 //! working directory of its own, so a relative path handed to a step (a
 //! demo repository, a release folder) would point somewhere else.
 
-use crate::model::{DeploymentId, SiteId};
+use crate::model::{DeploymentId, SiteId, TeamId};
 use std::path::{Path, PathBuf};
 
 /// The data folder (`FLIGHTDECK_DATA_DIR`, `./data` by default) and the
@@ -33,10 +33,28 @@ impl DataDir {
         self.root.join("flightdeck.db")
     }
 
-    /// Local git repositories: the only folder a site's repository may name
-    /// as a path on this machine.
+    /// Local git repositories, one folder per team.
     pub fn repos(&self) -> PathBuf {
         self.root.join("repos")
+    }
+
+    /// A team's local repositories: the only folder its sites may deploy
+    /// from by a path on this machine.
+    pub fn team_repos(&self, team: TeamId) -> PathBuf {
+        self.repos().join(team.to_string())
+    }
+
+    /// `repository` as the git repository it names inside the team's
+    /// folder (canonical: no `..`, no link leading out), or `None` for
+    /// anything else, a URL included.
+    pub fn team_repository(&self, team: TeamId, repository: &str) -> Option<PathBuf> {
+        if !repository.starts_with('/') {
+            return None;
+        }
+        let root = std::fs::canonicalize(self.team_repos(team)).ok()?;
+        let path = std::fs::canonicalize(repository).ok()?;
+        let is_repo = path.join(".git").exists() || path.join("HEAD").is_file();
+        (path.starts_with(&root) && path != root && is_repo).then_some(path)
     }
 
     /// Where a deployment's steps run; removed when it ends.
@@ -96,6 +114,7 @@ mod tests {
         for path in [
             data.database_file(),
             data.repos(),
+            data.team_repos(crate::model::TeamId::new()),
             data.workspace(id),
             data.report_file(id),
             data.release(id),
@@ -105,6 +124,32 @@ mod tests {
             data.site(site),
         ] {
             assert!(path.starts_with(data.root()), "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn a_team_deploys_only_repositories_in_its_own_folder() {
+        let dir = tempfile::tempdir().expect("dir");
+        let data = DataDir::new(dir.path()).expect("data");
+        let (mine, theirs) = (TeamId::new(), TeamId::new());
+        for team in [mine, theirs] {
+            let repo = data.team_repos(team).join("web");
+            std::fs::create_dir_all(repo.join(".git")).expect("repo");
+        }
+        let own = data.team_repos(mine).join("web");
+        let other = data.team_repos(theirs).join("web");
+        assert_eq!(
+            data.team_repository(mine, &own.display().to_string()),
+            Some(std::fs::canonicalize(&own).expect("canonical"))
+        );
+        for refused in [
+            other.display().to_string(),
+            format!("{}/../{}/web", data.team_repos(mine).display(), theirs),
+            data.team_repos(mine).display().to_string(),
+            "/etc".to_string(),
+            "https://github.com/acme/web".to_string(),
+        ] {
+            assert_eq!(data.team_repository(mine, &refused), None, "{refused}");
         }
     }
 }

@@ -62,6 +62,13 @@ pub struct Config {
     /// `FLIGHTDECK_SHUTDOWN_GRACE_SECS`: on SIGTERM or Ctrl-C, how long
     /// running steps may go on before they are cancelled (30 s).
     pub shutdown_grace: Duration,
+    /// `FLIGHTDECK_SANDBOX`: `on` (the default) runs every step in a
+    /// bubblewrap sandbox and refuses to start without one; `off` runs them
+    /// on the host, with a warning on every page.
+    pub sandbox: bool,
+    /// `FLIGHTDECK_SANDBOX_NETWORK`: whether sandboxed steps reach the
+    /// network (`on` by default: builds fetch packages).
+    pub sandbox_network: bool,
 }
 
 impl Config {
@@ -128,6 +135,13 @@ impl Config {
                 ));
             }
         };
+        let switch = |flag: &str, var: &str| match get(flag, var).as_deref() {
+            None | Some("on") | Some("1") | Some("true") => Ok(true),
+            Some("off") | Some("0") | Some("false") => Ok(false),
+            Some(other) => Err(format!("{var} must be on or off (got {other:?})")),
+        };
+        let sandbox = switch("sandbox", "FLIGHTDECK_SANDBOX")?;
+        let sandbox_network = switch("sandbox-network", "FLIGHTDECK_SANDBOX_NETWORK")?;
         let mut upload_limits = UploadLimits::default();
         for (flag, var, slot) in [
             ("max-upload-mb", "FLIGHTDECK_MAX_UPLOAD_MB", 0),
@@ -145,6 +159,8 @@ impl Config {
             }
         }
         Ok(Self {
+            sandbox,
+            sandbox_network,
             shutdown_grace,
             upload_limits,
             preview_hosts,
@@ -182,6 +198,8 @@ const FLAGS: &[&str] = &[
     "max-upload-mb",
     "max-unpacked-mb",
     "shutdown-grace-secs",
+    "sandbox",
+    "sandbox-network",
 ];
 
 /// `--name value` and `--name=value`; an unknown flag is an error, not a surprise.
@@ -258,6 +276,14 @@ mod tests {
         assert!(Config::from_sources(&args(&["--site-addr=localhost"]), |_| None).is_err());
         assert!(Config::from_sources(&args(&["--public-url=ftp://x"]), |_| None).is_err());
         assert!(Config::from_sources(&args(&["--shutdown-grace-secs=soon"]), |_| None).is_err());
+        assert!(Config::from_sources(&args(&["--sandbox=maybe"]), |_| None).is_err());
+        let c = Config::from_sources(&[], |_| None).expect("config");
+        assert!(
+            c.sandbox && c.sandbox_network,
+            "sandboxed, with the network, by default"
+        );
+        let off = Config::from_sources(&args(&["--sandbox=off"]), |_| None).expect("config");
+        assert!(!off.sandbox);
         let https = Config::from_sources(&args(&["--public-url=https://fd.example.com"]), |_| None);
         assert!(https.expect("config").secure_cookies());
     }

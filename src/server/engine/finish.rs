@@ -2,7 +2,10 @@
 //! what it changes on its site (the current deployment, running or stopped).
 
 use super::scheduler::Claimed;
-use crate::model::{DeploymentId, DeploymentStatus, PipelineType, SiteId, SiteState, TriggerKind};
+use crate::model::{
+    DeploymentId, DeploymentStatus, PipelineType, SiteId, SiteState, StepId, StepStatus,
+    TriggerKind,
+};
 use crate::server::store::changes::{self, DeploymentChange, Tx};
 use crate::server::store::{Db, now_ms};
 
@@ -11,6 +14,9 @@ pub(super) struct End {
     pub status: DeploymentStatus,
     pub error: Option<String>,
     pub preview_url: Option<String>,
+    /// A step left running when the run was cut short (the database went
+    /// away), failed along with the deployment.
+    pub failed_step: Option<StepId>,
 }
 
 /// Ends a deployment; a completed deploy becomes its site's current one.
@@ -55,6 +61,10 @@ pub(super) async fn finish(db: &Db, d: &Claimed, end: &End) -> Result<(), sqlx::
         // Someone else ended it (recovery by another instance): nothing of
         // this run may change the site.
         return Ok(());
+    }
+    if let Some(step) = end.failed_step {
+        changes::transition_step(db, &mut tx, step, StepStatus::Running, StepStatus::Failed)
+            .await?;
     }
     if becomes_current {
         make_current(db, &mut tx, d.site_id, d.id).await?;

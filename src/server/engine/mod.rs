@@ -8,6 +8,7 @@
 //! - [`runner`]: one claimed deployment, step after step;
 //! - [`step_env`]: what a step sees in its environment;
 //! - [`process`] and [`output`]: one step's process and its stored output;
+//! - [`sandbox`]: the bubblewrap box a step runs in;
 //! - [`report`]: what a step reports back (the commit it checked out);
 //! - [`finish`]: the final write, current deployments, site state;
 //! - [`recovery`]: deployments a stopped server left running;
@@ -20,6 +21,7 @@ pub mod process;
 mod recovery;
 mod report;
 mod runner;
+pub mod sandbox;
 mod scheduler;
 pub mod step_env;
 pub mod trigger;
@@ -46,17 +48,26 @@ pub struct EngineConfig {
     pub grace: Duration,
     /// Where completed deploys are served.
     pub preview_hosts: PreviewHosts,
+    /// The box steps run in; `None` runs them on the host
+    /// (`FLIGHTDECK_SANDBOX=off`).
+    pub sandbox: Option<sandbox::Sandbox>,
+    /// How long a run waits out a database that does not answer before it
+    /// ends the deployment failed (its final write waits four times that).
+    pub db_patience: Duration,
 }
 
 impl EngineConfig {
     /// Defaults for a data folder: four pipelines at once, five seconds of
-    /// grace, previews on `*.preview.localhost:3000`.
+    /// grace, previews on `*.preview.localhost:3000`, no sandbox, 30 s of
+    /// patience with the database.
     pub fn new(data: DataDir) -> Self {
         Self {
             data,
             max_parallel: 4,
             grace: Duration::from_secs(5),
             preview_hosts: PreviewHosts::local(3000),
+            sandbox: None,
+            db_patience: Duration::from_secs(30),
         }
     }
 }
@@ -101,6 +112,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<Self, AppError> {
         recover(&db).await?;
+        process::adopt_orphans();
         let engine = Self {
             inner: Arc::new(Inner {
                 slots: Arc::new(Semaphore::new(config.max_parallel.max(1))),

@@ -19,6 +19,9 @@ pub struct StepSpec {
     /// Run as `sh -c <run>`.
     pub run: String,
     pub timeout: Duration,
+    /// Whether the step runs in the sandbox (the default); an operator's
+    /// own step may say `sandbox = false` to reach the host (ssh, docker).
+    pub sandbox: bool,
 }
 
 /// An ordered list of steps and the template of the operation's name.
@@ -53,6 +56,7 @@ struct StepDef {
     phase: Option<Spanned<String>>,
     run: Option<Spanned<String>>,
     timeout_secs: Option<Spanned<i64>>,
+    sandbox: Option<bool>,
 }
 
 impl Pipelines {
@@ -167,6 +171,7 @@ pub fn parse(text: &str, origin: &str) -> Result<HashMap<PipelineType, Pipeline>
                 phase,
                 run,
                 timeout,
+                sandbox: s.sandbox.unwrap_or(true),
             });
         }
         out.insert(
@@ -214,6 +219,26 @@ mod tests {
         let deploy = p.get(PipelineType::Deploy);
         assert!(deploy.steps.iter().any(|s| s.phase == Some(Phase::Build)));
         assert!(deploy.steps.iter().any(|s| s.phase == Some(Phase::Deploy)));
+    }
+
+    #[test]
+    fn every_compiled_in_step_runs_in_the_sandbox_and_an_operator_may_opt_out() {
+        let p = Pipelines::load(None).expect("defaults load");
+        for t in PipelineType::ALL {
+            assert!(p.get(*t).steps.iter().all(|s| s.sandbox), "{t}");
+        }
+        let custom = parse(
+            "[pipelines.restart]\noperation_name = \"x\"\n[[pipelines.restart.steps]]\nname = \"ssh\"\nrun = \"ssh host restart\"\nsandbox = false\n",
+            "p.toml",
+        )
+        .expect("parses");
+        assert!(!custom[&PipelineType::Restart].steps[0].sandbox);
+        let err = parse(
+            "[pipelines.restart]\noperation_name = \"x\"\n[[pipelines.restart.steps]]\nname = \"a\"\nrun = \"true\"\nsandbox = \"no\"\n",
+            "p.toml",
+        )
+        .expect_err("a word is not a boolean");
+        assert!(err.starts_with("p.toml, line 6"), "{err}");
     }
 
     #[test]

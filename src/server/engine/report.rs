@@ -15,14 +15,16 @@ pub fn commit_of(report: &str) -> Option<String> {
     })
 }
 
-/// Reads (and removes) the deployment's report file, and records what it
-/// says; a deployment whose commit changes gets an event.
+/// Reads (and empties, for the next step) the deployment's report file,
+/// and records what it says; a deployment whose commit changes gets an event.
 pub(super) async fn record(db: &Db, data: &DataDir, id: DeploymentId) -> Result<(), sqlx::Error> {
     let path = data.report_file(id);
     let Ok(text) = tokio::fs::read_to_string(&path).await else {
         return Ok(());
     };
-    let _ = tokio::fs::remove_file(&path).await;
+    if !text.is_empty() {
+        let _ = tokio::fs::write(&path, b"").await;
+    }
     let Some(commit) = commit_of(&text) else {
         return Ok(());
     };

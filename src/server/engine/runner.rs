@@ -1,16 +1,21 @@
-//! Runs one claimed deployment: its steps in order as real processes, each
-//! marked running and then ended, until one fails, it is cancelled, or all
-//! complete; then the final write and the clean-up.
+//! Runs one claimed deployment: its steps in order as real processes (in
+//! the sandbox unless a step is marked otherwise), each marked running and
+//! then ended, until one fails, it is cancelled, or all complete; then the
+//! final write and the clean-up. A database that stops answering mid-run
+//! is waited out for a while, then the deployment ends failed, saying so:
+//! nothing is left running by a database error.
 
 use super::finish::{End, finish};
-use super::process::{self, Outcome};
+use super::process::{self, Outcome, StepCommand};
 use super::scheduler::Claimed;
-use super::step_env::{self, StepContext};
+use super::step_env::{self, Place, Shape, StepContext};
 use super::{Engine, Stop, output, report};
 use crate::model::{DeploymentId, DeploymentStatus, StepId, StepStatus};
 use crate::server::store::changes;
-use crate::server::store::{deployments, sites};
-use std::time::Duration;
+use crate::server::store::{Db, deployments, sites};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 /// How often a running step looks for a cancel stored by another instance;
@@ -25,6 +30,13 @@ enum StepsEnd {
     Cancelled(Option<String>),
 }
 
+/// The database stopped answering during the run, for longer than the
+/// engine waits: the step it was in (running, to be failed) and why.
+struct Lost {
+    step: Option<(StepId, String)>,
+    error: sqlx::Error,
+}
+
 /// A step to run, as stored when the deployment was created.
 #[derive(sqlx::FromRow)]
 struct StepRow {
@@ -33,40 +45,54 @@ struct StepRow {
     command: String,
     timeout_secs: i64,
     sort_order: i64,
+    sandboxed: i64,
+}
+
+/// Everything the steps of one deployment share.
+struct Prepared {
+    workspace: PathBuf,
+    /// The places that exist or were made, for the environment and the box.
+    places: Vec<Place>,
+    boxed_env: Vec<(String, String)>,
+    host_env: Vec<(String, String)>,
 }
 
 impl Engine {
-    pub(super) async fn run_deployment(
-        &self,
-        d: Claimed,
-        stop: watch::Receiver<Option<Stop>>,
-    ) -> Result<(), sqlx::Error> {
-        let (status, error) = match self.run_steps(&d, stop).await? {
-            StepsEnd::Completed => (DeploymentStatus::Completed, None),
-            StepsEnd::Failed(message) => (DeploymentStatus::Failed, Some(message)),
-            StepsEnd::Cancelled(message) => (DeploymentStatus::Cancelled, message),
-        };
+    pub(super) async fn run_deployment(&self, d: Claimed, stop: watch::Receiver<Option<Stop>>) {
         let config = &self.inner.config;
+        let (status, error, failed_step) = match self.run_steps(&d, stop).await {
+            Ok(StepsEnd::Completed) => (DeploymentStatus::Completed, None, None),
+            Ok(StepsEnd::Failed(message)) => (DeploymentStatus::Failed, Some(message), None),
+            Ok(StepsEnd::Cancelled(message)) => (DeploymentStatus::Cancelled, message, None),
+            Err(lost) => {
+                tracing::error!(deployment = %d.id, error = %lost.error, "the database stopped answering during a run");
+                let during = match &lost.step {
+                    Some((_, label)) => format!(" during {label}"),
+                    None => String::new(),
+                };
+                let message = format!(
+                    "Flightdeck lost its database{during} and stopped the deployment; run it again once the database answers."
+                );
+                (
+                    DeploymentStatus::Failed,
+                    Some(message),
+                    lost.step.map(|(id, _)| id),
+                )
+            }
+        };
         let end = End {
             status,
             error,
             preview_url: (status == DeploymentStatus::Completed && d.pipeline_type.publishes())
                 .then(|| config.preview_hosts.url(d.id)),
+            failed_step,
         };
-        // The final write must land, or the deployment would stay running
-        // forever: a transient failure (a busy database, a deadlock victim)
-        // is retried.
-        let mut attempt = 0;
-        loop {
-            match finish(&self.inner.db, &d, &end).await {
-                Ok(()) => break,
-                Err(e) if attempt < 8 => {
-                    attempt += 1;
-                    tracing::warn!(deployment = %d.id, error = %e, attempt, "retrying the final write");
-                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                }
-                Err(e) => return Err(e),
-            }
+        // The final write must land, or the deployment would stay running:
+        // it is retried for longer than any other write. Should the database
+        // stay away even so, recovery fails the deployment at the next start.
+        let db = &self.inner.db;
+        if let Err(e) = retrying(config.db_patience * 4, || finish(db, &d, &end)).await {
+            tracing::error!(deployment = %d.id, error = %e, "could not record the end of a deployment; the next start fails it");
         }
         let _ = tokio::fs::remove_dir_all(config.data.workspace(d.id)).await;
         let _ = tokio::fs::remove_file(config.data.report_file(d.id)).await;
@@ -75,43 +101,31 @@ impl Engine {
         if status != DeploymentStatus::Completed {
             let _ = tokio::fs::remove_dir_all(config.data.release(d.id)).await;
         }
-        Ok(())
     }
 
     async fn run_steps(
         &self,
         d: &Claimed,
         stop: watch::Receiver<Option<Stop>>,
-    ) -> Result<StepsEnd, sqlx::Error> {
+    ) -> Result<StepsEnd, Lost> {
         let db = &self.inner.db;
-        let data = &self.inner.config.data;
-        let steps: Vec<StepRow> = sqlx::query_as(
-            "select id, name, command, timeout_secs, sort_order from deployment_steps \
-             where deployment_id = $1 order by sort_order",
-        )
-        .bind(d.id)
-        .fetch_all(&db.pool)
-        .await?;
-        let workspace = data.workspace(d.id);
-        if let Err(e) = tokio::fs::create_dir_all(&workspace).await {
-            return Ok(StepsEnd::Failed(format!(
-                "Could not create the workspace: {e}"
-            )));
-        }
-        let Some(deployment) = deployments::get(db, d.team_id, d.id)
-            .await
-            .map_err(|_| sqlx::Error::RowNotFound)?
-        else {
-            return Err(sqlx::Error::RowNotFound);
+        let patience = self.inner.config.db_patience;
+        let lost = |step: Option<(StepId, String)>| move |error| Lost { step, error };
+        let steps: Vec<StepRow> = retrying(patience, || {
+            sqlx::query_as(
+                "select id, name, command, timeout_secs, sort_order, sandboxed from deployment_steps \
+                 where deployment_id = $1 order by sort_order",
+            )
+            .bind(d.id)
+            .fetch_all(&db.pool)
+        })
+        .await
+        .map_err(lost(None))?;
+        let prepared = match self.prepare(d).await {
+            Ok(Ok(prepared)) => prepared,
+            Ok(Err(message)) => return Ok(StepsEnd::Failed(message)),
+            Err(e) => return Err(lost(None)(e)),
         };
-        let (slug, current) = sites::slug_and_current(db, d.site_id).await?;
-        let base_env = step_env::deployment_env(&StepContext {
-            deployment: &deployment,
-            site_slug: &slug,
-            current,
-            data,
-            preview_hosts: &self.inner.config.preview_hosts,
-        });
         let total = steps.len();
         for step in steps {
             let label = format!(
@@ -127,38 +141,25 @@ impl Engine {
                 Some(Stop::Cancelled) => return Ok(StepsEnd::Cancelled(None)),
                 None => {}
             }
-            if self.cancel_requested(d.id).await? {
+            if retrying(patience, || self.cancel_requested(d.id))
+                .await
+                .map_err(lost(None))?
+            {
                 return Ok(StepsEnd::Cancelled(None));
             }
-            let mut tx = db.pool.begin().await?;
-            changes::transition_step(
-                db,
-                &mut tx,
-                step.id,
-                StepStatus::Queued,
-                StepStatus::Running,
-            )
-            .await?;
-            changes::commit(db, tx).await?;
+            retrying(patience, || {
+                transition_step(db, step.id, StepStatus::Queued, StepStatus::Running)
+            })
+            .await
+            .map_err(lost(None))?;
+            let running = Some((step.id, label.clone()));
 
-            let mut env = base_env.clone();
-            env.extend(step_env::step_vars(&step.name, step.sort_order, &workspace));
-            let (out_tx, out_rx) = mpsc::channel(64);
-            let writer = tokio::spawn(output::write_output(db.clone(), step.id, out_rx));
-            let (watcher, cancelled) = self.watch_cancel(d.id, stop.clone());
-            let outcome = process::run(
-                &step.command,
-                &workspace,
-                &env,
-                Duration::from_secs(step.timeout_secs.max(1) as u64),
-                self.inner.config.grace,
-                cancelled,
-                out_tx,
-            )
-            .await;
-            watcher.abort();
-            let _ = writer.await;
-            report::record(db, data, d.id).await?;
+            let outcome = self.run_step(d, &step, &prepared, stop.clone()).await;
+            retrying(patience, || {
+                report::record(db, &self.inner.config.data, d.id)
+            })
+            .await
+            .map_err(lost(running.clone()))?;
             let shut_down = *stop.borrow() == Some(Stop::ShuttingDown);
             let (step_status, end) = match outcome {
                 Ok(Outcome::Succeeded) => (StepStatus::Completed, None),
@@ -192,15 +193,105 @@ impl Engine {
                     ))),
                 ),
             };
-            let mut tx = db.pool.begin().await?;
-            changes::transition_step(db, &mut tx, step.id, StepStatus::Running, step_status)
-                .await?;
-            changes::commit(db, tx).await?;
+            retrying(patience, || {
+                transition_step(db, step.id, StepStatus::Running, step_status)
+            })
+            .await
+            .map_err(lost(running))?;
             if let Some(end) = end {
                 return Ok(end);
             }
         }
         Ok(StepsEnd::Completed)
+    }
+
+    /// The workspace, the places the steps may use (folders they write made
+    /// now, so the sandbox can show them) and the two environments: for a
+    /// boxed step, and for one an operator marked `sandbox = false`.
+    /// `Ok(Err(message))` when the workspace cannot be made.
+    async fn prepare(&self, d: &Claimed) -> Result<Result<Prepared, String>, sqlx::Error> {
+        let db = &self.inner.db;
+        let config = &self.inner.config;
+        let data = &config.data;
+        let patience = config.db_patience;
+        let workspace = data.workspace(d.id);
+        if let Err(e) = tokio::fs::create_dir_all(&workspace).await {
+            return Ok(Err(format!("Could not create the workspace: {e}")));
+        }
+        let deployment = retrying(patience, || deployments::for_run(db, d.id)).await?;
+        let (slug, current) = retrying(patience, || sites::slug_and_current(db, d.site_id)).await?;
+        let local_repository = deployment
+            .repository
+            .as_deref()
+            .and_then(|r| data.team_repository(d.team_id, r));
+        let cx = StepContext {
+            deployment: &deployment,
+            site_slug: &slug,
+            current,
+            data,
+            preview_hosts: &config.preview_hosts,
+            local_repository,
+        };
+        let mut places = Vec::new();
+        for place in step_env::places(&cx) {
+            if ready(&place).await {
+                places.push(place);
+            }
+        }
+        Ok(Ok(Prepared {
+            boxed_env: step_env::deployment_env(&cx, &places, false),
+            host_env: step_env::deployment_env(&cx, &places, true),
+            workspace,
+            places,
+        }))
+    }
+
+    async fn run_step(
+        &self,
+        d: &Claimed,
+        step: &StepRow,
+        prepared: &Prepared,
+        stop: watch::Receiver<Option<Stop>>,
+    ) -> std::io::Result<Outcome> {
+        let config = &self.inner.config;
+        let boxed = match &config.sandbox {
+            Some(sandbox) if step.sandboxed != 0 => Some(sandbox),
+            _ => None,
+        };
+        let (command, base_env) = match boxed {
+            Some(sandbox) => {
+                let mounts: Vec<_> = prepared.places.iter().map(Place::mount).collect();
+                let command = sandbox.command(&prepared.workspace, &mounts, &step.command);
+                let command = StepCommand {
+                    command,
+                    boxed: true,
+                };
+                (command, &prepared.boxed_env)
+            }
+            None => (StepCommand::shell(&step.command), &prepared.host_env),
+        };
+        let mut env = base_env.clone();
+        env.extend(step_env::step_vars(
+            &step.name,
+            step.sort_order,
+            &prepared.workspace,
+        ));
+        let (out_tx, out_rx) = mpsc::channel(64);
+        let writer = tokio::spawn(output::write_output(self.inner.db.clone(), step.id, out_rx));
+        let (watcher, cancelled) = self.watch_cancel(d.id, stop);
+        let outcome = process::run(
+            command,
+            &prepared.workspace,
+            &env,
+            Duration::from_secs(step.timeout_secs.max(1) as u64),
+            config.grace,
+            cancelled,
+            out_tx,
+        )
+        .await;
+        watcher.abort();
+        let _ = writer.await;
+        outcome
     }
 
     async fn cancel_requested(&self, id: DeploymentId) -> Result<bool, sqlx::Error> {
@@ -239,6 +330,57 @@ impl Engine {
             }
         });
         (handle, rx)
+    }
+}
+
+/// Makes a place the steps write (a folder, or the empty report file);
+/// keeps one they only read when it exists. Returns whether it is there.
+async fn ready(place: &Place) -> bool {
+    use super::sandbox::Access;
+    match (place.access, place.shape) {
+        (Access::Write, Shape::Folder) => tokio::fs::create_dir_all(&place.path).await.is_ok(),
+        (Access::Write, Shape::File) => {
+            if let Some(parent) = place.path.parent() {
+                let _ = tokio::fs::create_dir_all(parent).await;
+            }
+            tokio::fs::write(&place.path, b"").await.is_ok()
+        }
+        (Access::Read, _) => tokio::fs::try_exists(&place.path).await.unwrap_or(false),
+    }
+}
+
+/// Moves a step from `from` to `to` in a transaction of its own.
+async fn transition_step(
+    db: &Db,
+    id: StepId,
+    from: StepStatus,
+    to: StepStatus,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    changes::transition_step(db, &mut tx, id, from, to).await?;
+    changes::commit(db, tx).await
+}
+
+/// Tries `write` again through failures (a busy or restarting database, a
+/// deadlock victim), backing off up to 2 s between tries, for at most
+/// `patience`; then gives its last error.
+pub(super) async fn retrying<T, F, Fut>(patience: Duration, mut write: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, sqlx::Error>>,
+{
+    let deadline = Instant::now() + patience;
+    let mut wait = Duration::from_millis(50);
+    loop {
+        match write().await {
+            Ok(value) => return Ok(value),
+            Err(e) if Instant::now() + wait < deadline => {
+                tracing::warn!(error = %e, "a database write failed; trying again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

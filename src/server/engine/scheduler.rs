@@ -55,9 +55,7 @@ impl Engine {
             let engine = self.clone();
             tokio::spawn(async move {
                 let id = claimed.id;
-                if let Err(e) = engine.run_deployment(claimed, stop).await {
-                    tracing::error!(deployment = %id, error = %e, "deployment run failed");
-                }
+                engine.run_deployment(claimed, stop).await;
                 engine.lock_running().remove(&id);
                 drop(permit);
                 engine.inner.wake.notify_one();

@@ -1,10 +1,13 @@
 //! What a step sees: the deployment's fields and meta as `FLIGHTDECK_*`
-//! variables. Values go in the environment, never into the command text.
-//! A pure function of what the runner read, so every variable is tested.
+//! variables, and the server paths it may use ([`places`]). Values go in the
+//! environment, never into the command text, and a boxed step's
+//! environment names no path it cannot reach. Pure functions of what the
+//! runner read, so every variable is tested.
 
-use crate::model::{Deployment, DeploymentId};
+use super::sandbox::{Access, Mount};
+use crate::model::{Deployment, DeploymentId, PipelineType};
 use crate::server::config::{DataDir, PreviewHosts};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What the environment is made from, besides the deployment itself.
 pub struct StepContext<'a> {
@@ -14,13 +17,121 @@ pub struct StepContext<'a> {
     pub current: Option<DeploymentId>,
     pub data: &'a DataDir,
     pub preview_hosts: &'a PreviewHosts,
+    /// The repository as a folder of the team's on this machine, when it
+    /// is one (`DataDir::team_repository`).
+    pub local_repository: Option<PathBuf>,
 }
 
-/// The variables every step of the deployment gets.
-pub fn deployment_env(cx: &StepContext<'_>) -> Vec<(String, String)> {
+/// Whether a place is a folder or a single file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Folder,
+    File,
+}
+
+/// One server path the steps of a deployment may use, and the variable
+/// that names it (none for the repository, named by `FLIGHTDECK_REPOSITORY`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub var: Option<&'static str>,
+    pub path: PathBuf,
+    pub access: Access,
+    pub shape: Shape,
+}
+
+impl Place {
+    fn new(var: &'static str, path: PathBuf, access: Access, shape: Shape) -> Self {
+        Self {
+            var: Some(var),
+            path,
+            access,
+            shape,
+        }
+    }
+
+    /// How a sandbox shows it.
+    pub fn mount(&self) -> Mount {
+        Mount {
+            path: self.path.clone(),
+            access: self.access,
+        }
+    }
+}
+
+/// The paths the deployment's steps may use besides their workspace: its
+/// report file and its site's folder; what it publishes to (a release) and
+/// reads from (an upload, the release served now, a copy's source, the
+/// site's capsules); and a local repository of the team's.
+pub fn places(cx: &StepContext<'_>) -> Vec<Place> {
+    use Access::{Read, Write};
+    use Shape::{File, Folder};
     let d = cx.deployment;
     let data = cx.data;
-    let path = |p: &Path| p.display().to_string();
+    let mut places = vec![
+        Place::new("REPORT", data.report_file(d.id), Write, File),
+        Place::new("SITE_DIR", data.site(d.site_id), Write, Folder),
+    ];
+    if d.pipeline_type.publishes() {
+        places.push(Place::new("RELEASE_DIR", data.release(d.id), Write, Folder));
+    }
+    match d.pipeline_type {
+        PipelineType::TimeCapsule => {
+            places.push(Place::new(
+                "CAPSULE_DIR",
+                data.capsules(d.site_id),
+                Write,
+                Folder,
+            ));
+        }
+        PipelineType::Restore => {
+            places.push(Place::new(
+                "CAPSULE_DIR",
+                data.capsules(d.site_id),
+                Read,
+                Folder,
+            ));
+        }
+        _ => {}
+    }
+    if let Some(archive) = d.meta.archive_id {
+        places.push(Place::new(
+            "ARCHIVE_DIR",
+            data.archive(archive.0),
+            Read,
+            Folder,
+        ));
+    }
+    if let Some(current) = cx.current {
+        places.push(Place::new(
+            "CURRENT_DIR",
+            data.release(current),
+            Read,
+            Folder,
+        ));
+    }
+    if let Some(source) = d.meta.source_deployment_id {
+        places.push(Place::new("SOURCE_DIR", data.release(source), Read, Folder));
+    }
+    if let Some(repo) = &cx.local_repository {
+        places.push(Place {
+            var: None,
+            path: repo.clone(),
+            access: Read,
+            shape: Folder,
+        });
+    }
+    places
+}
+
+/// The variables every step of the deployment gets: its fields, its meta,
+/// and the places it may use (`places`, those the runner prepared). A step
+/// outside the sandbox also gets the data folder.
+pub fn deployment_env(
+    cx: &StepContext<'_>,
+    places: &[Place],
+    data_dir: bool,
+) -> Vec<(String, String)> {
+    let d = cx.deployment;
     let text = |s: &Option<String>| s.clone().unwrap_or_default();
     let mut env: Vec<(String, String)> = [
         ("DEPLOYMENT_ID", d.id.to_string()),
@@ -40,30 +151,23 @@ pub fn deployment_env(cx: &StepContext<'_>) -> Vec<(String, String)> {
             "PR_NUMBER",
             d.pr_number.map(|p| p.to_string()).unwrap_or_default(),
         ),
-        ("DATA_DIR", path(data.root())),
-        ("SITE_DIR", path(&data.site(d.site_id))),
-        ("RELEASE_DIR", path(&data.release(d.id))),
         ("PREVIEW_URL", cx.preview_hosts.url(d.id)),
-        ("REPORT", path(&data.report_file(d.id))),
-        ("CAPSULE_DIR", path(&data.capsules(d.site_id))),
     ]
     .into_iter()
     .map(|(k, v)| (format!("FLIGHTDECK_{k}"), v))
     .collect();
-    // An uploaded archive, unpacked and checked when it was received.
-    if let Some(archive) = d.meta.archive_id {
+    if data_dir {
         env.push((
-            "FLIGHTDECK_ARCHIVE_DIR".into(),
-            path(&data.archive(archive.0)),
+            "FLIGHTDECK_DATA_DIR".into(),
+            cx.data.root().display().to_string(),
         ));
     }
-    // The files the site serves now, and those a copy is made from.
-    for (key, id) in [
-        ("FLIGHTDECK_CURRENT_DIR", cx.current),
-        ("FLIGHTDECK_SOURCE_DIR", d.meta.source_deployment_id),
-    ] {
-        if let Some(id) = id {
-            env.push((key.into(), path(&data.release(id))));
+    for place in places {
+        if let Some(var) = place.var {
+            env.push((
+                format!("FLIGHTDECK_{var}"),
+                place.path.display().to_string(),
+            ));
         }
     }
     env.extend(
@@ -77,15 +181,14 @@ pub fn deployment_env(cx: &StepContext<'_>) -> Vec<(String, String)> {
 }
 
 /// The variables of one step: its name, its number (from 1) and the
-/// working directory it runs in.
-pub fn step_vars(name: &str, number: i64, workspace: &Path) -> [(String, String); 3] {
+/// working directory it runs in, which is also its home.
+pub fn step_vars(name: &str, number: i64, workspace: &Path) -> [(String, String); 4] {
+    let workspace = workspace.display().to_string();
     [
         ("FLIGHTDECK_STEP_NAME".into(), name.to_string()),
         ("FLIGHTDECK_STEP_NUMBER".into(), number.to_string()),
-        (
-            "FLIGHTDECK_WORKSPACE".into(),
-            workspace.display().to_string(),
-        ),
+        ("FLIGHTDECK_WORKSPACE".into(), workspace.clone()),
+        ("HOME".into(), workspace),
     ]
 }
 
@@ -132,6 +235,14 @@ mod tests {
     }
 
     fn env_of(d: &Deployment, current: Option<DeploymentId>) -> HashMap<String, String> {
+        env_with(d, current, true)
+    }
+
+    fn env_with(
+        d: &Deployment,
+        current: Option<DeploymentId>,
+        data_dir: bool,
+    ) -> HashMap<String, String> {
         let data = DataDir::new("/srv/fd").expect("data");
         let hosts = PreviewHosts::local(3000);
         let cx = StepContext {
@@ -140,8 +251,25 @@ mod tests {
             current,
             data: &data,
             preview_hosts: &hosts,
+            local_repository: None,
         };
-        deployment_env(&cx).into_iter().collect()
+        deployment_env(&cx, &places(&cx), data_dir)
+            .into_iter()
+            .collect()
+    }
+
+    fn places_of(d: &Deployment) -> Vec<(Option<&'static str>, Access)> {
+        let data = DataDir::new("/srv/fd").expect("data");
+        let hosts = PreviewHosts::local(3000);
+        let cx = StepContext {
+            deployment: d,
+            site_slug: "web",
+            current: None,
+            data: &data,
+            preview_hosts: &hosts,
+            local_repository: None,
+        };
+        places(&cx).into_iter().map(|p| (p.var, p.access)).collect()
     }
 
     #[test]
@@ -174,9 +302,12 @@ mod tests {
             "FLIGHTDECK_ARCHIVE_DIR",
             "FLIGHTDECK_CURRENT_DIR",
             "FLIGHTDECK_SOURCE_DIR",
+            "FLIGHTDECK_CAPSULE_DIR",
         ] {
             assert!(!env.contains_key(absent), "{absent}");
         }
+        // A boxed step is not told where the data folder is: it cannot reach it.
+        assert!(!env_with(&d, None, false).contains_key("FLIGHTDECK_DATA_DIR"));
     }
 
     #[test]
@@ -212,10 +343,43 @@ mod tests {
     }
 
     #[test]
-    fn each_step_knows_its_name_number_and_workspace() {
+    fn each_operation_may_write_only_what_it_makes() {
+        use Access::{Read, Write};
+        let mut d = deployment(DeploymentMeta::default());
+        let writes = |places: &[(Option<&'static str>, Access)]| -> Vec<&'static str> {
+            places
+                .iter()
+                .filter(|(_, a)| *a == Write)
+                .filter_map(|(v, _)| *v)
+                .collect()
+        };
+        assert_eq!(
+            writes(&places_of(&d)),
+            ["REPORT", "SITE_DIR", "RELEASE_DIR"]
+        );
+        d.pipeline_type = PipelineType::Restart;
+        assert_eq!(writes(&places_of(&d)), ["REPORT", "SITE_DIR"]);
+        d.pipeline_type = PipelineType::TimeCapsule;
+        assert_eq!(
+            writes(&places_of(&d)),
+            ["REPORT", "SITE_DIR", "CAPSULE_DIR"]
+        );
+        d.pipeline_type = PipelineType::Restore;
+        assert!(places_of(&d).contains(&(Some("CAPSULE_DIR"), Read)));
+        assert_eq!(
+            writes(&places_of(&d)),
+            ["REPORT", "SITE_DIR", "RELEASE_DIR"]
+        );
+        // A repository on the web is fetched, not mounted.
+        assert!(places_of(&d).iter().all(|(v, _)| v.is_some()));
+    }
+
+    #[test]
+    fn each_step_knows_its_name_number_workspace_and_home() {
         let vars = step_vars("Build", 2, Path::new("/srv/fd/workspaces/x"));
         assert_eq!(vars[0], ("FLIGHTDECK_STEP_NAME".into(), "Build".into()));
         assert_eq!(vars[1], ("FLIGHTDECK_STEP_NUMBER".into(), "2".into()));
         assert_eq!(vars[2].1, "/srv/fd/workspaces/x");
+        assert_eq!(vars[3], ("HOME".into(), "/srv/fd/workspaces/x".into()));
     }
 }

@@ -138,8 +138,14 @@ impl TriggerRequest {
         }
     }
 
-    /// The same type, source and meta as an earlier deployment, linked to it.
+    /// The same type, source and meta as an earlier deployment, linked to
+    /// it. A time capsule gets a capsule id of its own: a retry never
+    /// overwrites the capsule an earlier run wrote.
     pub fn retry(actor: &Actor, old: &Deployment) -> Self {
+        let mut meta = old.meta.clone();
+        if old.pipeline_type == PipelineType::TimeCapsule {
+            meta.capsule_id = Some(CapsuleId::new());
+        }
         Self {
             source: Source {
                 kind: Some(old.source_kind),
@@ -149,7 +155,7 @@ impl TriggerRequest {
                 archive_name: old.archive_name.clone(),
             },
             pr_number: old.pr_number,
-            meta: old.meta.clone(),
+            meta,
             retry_of: Some(old.id),
             ..Self::manual(actor, old.site_id, old.pipeline_type)
         }
@@ -362,7 +368,7 @@ pub async fn create(
     for (i, step) in pipeline.steps.iter().enumerate() {
         sqlx::query(
             "insert into deployment_steps (id, deployment_id, name, phase, status, sort_order, command, \
-             timeout_secs) values ($1, $2, $3, $4, 'queued', $5, $6, $7)",
+             timeout_secs, sandboxed) values ($1, $2, $3, $4, 'queued', $5, $6, $7, $8)",
         )
         .bind(StepId::new())
         .bind(id)
@@ -371,6 +377,7 @@ pub async fn create(
         .bind(i as i64 + 1)
         .bind(&step.run)
         .bind(step.timeout.as_secs() as i64)
+        .bind(i64::from(step.sandbox))
         .execute(&mut *tx)
         .await?;
     }

@@ -145,7 +145,12 @@ pub async fn session_info(
     let Some(team) = teams.iter().find(|t| t.id == team_id).cloned() else {
         return Ok(None);
     };
-    Ok(Some(SessionInfo { user, team, teams }))
+    Ok(Some(SessionInfo {
+        user,
+        team,
+        teams,
+        notices: Vec::new(),
+    }))
 }
 
 pub async fn list_members(db: &Db, team_id: TeamId) -> Result<Vec<MemberInfo>, AppError> {

@@ -225,6 +225,20 @@ pub async fn get(
     Ok(list.pop())
 }
 
+/// A deployment with its steps (without output), whichever team's: what
+/// the runner builds a step's environment from.
+pub async fn for_run(db: &Db, id: DeploymentId) -> Result<Deployment, sqlx::Error> {
+    let row: DeploymentRow = sqlx::query_as(&format!(
+        "select {DEPLOYMENT_COLUMNS} from deployments d join sites s on s.id = d.site_id where d.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
+    let mut list = vec![Deployment::from(row)];
+    attach_steps_in(&db.pool, &mut list, false).await?;
+    list.pop().ok_or(sqlx::Error::RowNotFound)
+}
+
 /// Like [`get`], but each step's output cut to its last `max_output` bytes
 /// (at a line boundary), for pages: the full log is a download away.
 pub async fn get_for_page(

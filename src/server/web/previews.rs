@@ -130,8 +130,12 @@ async fn serve(db: &Db, config: &Config, label: &str, mut request: Request) -> R
         }
         Found::Directory => Redirect::permanent(&format!("{path}/")).into_response(),
         Found::Nothing => {
-            let custom = root.join("404.html");
-            match tokio::fs::read(&custom).await {
+            // The release's own page, when it is a file inside the release.
+            let custom = match previews::locate(&root, "/404.html").await {
+                Found::File(file) => tokio::fs::read(file).await,
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            };
+            match custom {
                 Ok(body) => (
                     StatusCode::NOT_FOUND,
                     [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

@@ -3,6 +3,7 @@
 //! database each time.
 
 use crate::model::{Actor, AppError, SessionInfo, TeamId, UserId, validate};
+use crate::server::config::Config;
 use crate::server::passwords;
 use crate::server::store::{Db, accounts};
 use tower_sessions::Session;
@@ -55,12 +56,26 @@ pub async fn actor_of(db: &Db, session: &Session) -> Result<Option<Actor>, AppEr
     accounts::actor(db, user_id, team_id).await
 }
 
-/// Who is signed in, or `None`.
-pub async fn info(db: &Db, session: &Session) -> Result<Option<SessionInfo>, AppError> {
+/// Who is signed in, or `None`, with the warnings every page shows them.
+pub async fn info(
+    db: &Db,
+    session: &Session,
+    config: &Config,
+) -> Result<Option<SessionInfo>, AppError> {
     let Some((user_id, team_id)) = ids(session).await else {
         return Ok(None);
     };
-    accounts::session_info(db, user_id, team_id).await
+    let Some(mut info) = accounts::session_info(db, user_id, team_id).await? else {
+        return Ok(None);
+    };
+    if !config.sandbox {
+        info.notices.push(
+            "Steps run without a sandbox (FLIGHTDECK_SANDBOX=off): a repository's build can reach \
+             everything this server can, other teams' files and the database included."
+                .into(),
+        );
+    }
+    Ok(Some(info))
 }
 
 /// Starts a session for a user in a team; the session id changes so a
