@@ -46,6 +46,9 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: siteRoot,
       FLIGHTDECK_PIPELINES: path.resolve(__dirname, "pipelines.toml"),
+      // Strangers sign up in the tests; the demo account signs in.
+      FLIGHTDECK_SIGNUP: "open",
+      FLIGHTDECK_DEMO: "1",
       RUST_LOG: "warn",
     },
   }, {
@@ -59,6 +62,8 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${realPort}`,
       LEPTOS_SITE_ROOT: siteRoot,
       FLIGHTDECK_PREVIEW_URL: `http://{id}.preview.localhost:${realPort}/`,
+      FLIGHTDECK_SIGNUP: "open",
+      FLIGHTDECK_DEMO: "1",
       RUST_LOG: "warn",
     },
   }],

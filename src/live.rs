@@ -126,6 +126,8 @@ mod socket {
     /// means the connection is dead even if the browser has not noticed.
     const SILENCE: Duration = Duration::from_secs(45);
     const FIRST_RETRY_MS: f64 = 500.0;
+    /// The close code the server ends a signed-out page's socket with.
+    const SIGNED_OUT: u16 = 1008;
     const MAX_RETRY_MS: f64 = 30_000.0;
 
     struct Conn {
@@ -188,7 +190,13 @@ mod socket {
         };
         let on_close = {
             let conn = Rc::downgrade(conn);
-            Closure::<dyn FnMut(CloseEvent)>::new(move |_| {
+            Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+                // 1008: the session ended (signed out here or elsewhere, or
+                // removed from the team); the page has nothing to show.
+                if ev.code() == SIGNED_OUT {
+                    let _ = window().location().set_href("/signin");
+                    return;
+                }
                 if let Some(conn) = conn.upgrade() {
                     retry(&conn);
                 }

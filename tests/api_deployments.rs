@@ -96,7 +96,8 @@ async fn bad_trigger_input_gets_a_clear_message_and_changes_nothing() {
     let s = server().await;
     let c = client();
     let site = team_site(&s, &c, "ops@example.com").await;
-    let huge = "b".repeat(1_000_000);
+    // Under the body limit (a larger body is refused whole, see http.rs).
+    let huge = "b".repeat(200_000);
     type Case<'a> = (&'a [(&'a str, &'a str)], StatusCode, &'a str);
     let cases: &[Case] = &[
         (&[("kind", "deploy")], StatusCode::BAD_REQUEST, "malformed"),

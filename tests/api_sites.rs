@@ -106,7 +106,7 @@ async fn bad_site_input_gets_a_clear_message_and_creates_nothing() {
             "Enter a site name",
         ),
         (
-            set("name", "n".repeat(1_000_000)),
+            set("name", "n".repeat(200_000)),
             StatusCode::BAD_REQUEST,
             "under 100",
         ),
@@ -131,7 +131,7 @@ async fn bad_site_input_gets_a_clear_message_and_creates_nothing() {
             "spaces",
         ),
         (
-            set("branch", "b".repeat(1_000_000)),
+            set("branch", "b".repeat(200_000)),
             StatusCode::BAD_REQUEST,
             "too long",
         ),
@@ -229,7 +229,7 @@ async fn history_filters_refuse_what_they_do_not_know() {
     for name in ["get_deployment", "get_deployment_view"] {
         let (status, _) = refused(&c, &s, name, &[]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name} without an id");
-        let (status, _) = refused(&c, &s, name, &[("id", &"x".repeat(1_000_000))]).await;
+        let (status, _) = refused(&c, &s, name, &[("id", &"x".repeat(200_000))]).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{name} with a huge id");
     }
 }

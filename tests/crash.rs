@@ -42,7 +42,7 @@ async fn start(dir: &Path, pipelines: &str, extra: &[&str], port: Option<u16>) -
         format!("--pipelines={}", dir.join("pipelines.toml").display()),
     ];
     args.extend(extra.iter().map(|a| a.to_string()));
-    spawn(dir, &args, &[], port).await
+    spawn(dir, &args, &[("FLIGHTDECK_DEMO", "1")], port).await
 }
 
 async fn sign_in_demo(c: &reqwest::Client, b: &Binary) {
@@ -201,10 +201,10 @@ async fn going_away(
 
 #[tokio::test]
 async fn a_first_start_with_the_default_data_dir_deploys_both_demo_sites_from_any_folder() {
-    // A newcomer's `./dev run`: no flags, no environment, the data folder
-    // relative to where the server starts.
+    // A newcomer's `./dev run`: no flags, the data folder relative to where
+    // the server starts, and the demo account `./dev run` asks for.
     let cwd = tempfile::tempdir().expect("dir");
-    let server = spawn(cwd.path(), &[], &[], None).await;
+    let server = spawn(cwd.path(), &[], &[("FLIGHTDECK_DEMO", "1")], None).await;
     assert!(cwd.path().join("data/flightdeck.db").is_file());
     let c = binary::client();
     sign_in_demo(&c, &server).await;

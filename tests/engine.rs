@@ -127,6 +127,7 @@ fn request(f: &Fixture, t: PipelineType, trigger: TriggerKind, branch: &str) -> 
             ..Default::default()
         },
         retry_of: None,
+        awaiting_approval: false,
     }
 }
 

@@ -278,14 +278,16 @@ async fn without_a_sandbox_every_page_says_so() {
     let info: Option<SessionInfo> = ok(&c, &s, "current_session", &[]).await;
     let notices = info.expect("signed in").notices;
     assert!(
-        notices.iter().any(|n| n.contains("without a sandbox")),
+        notices
+            .iter()
+            .any(|n| n.message.contains("without a sandbox")),
         "{notices:?}"
     );
     let boxed = start_with(&[]).await;
     let c = client();
     sign_up(&c, &boxed, "ada@example.com", "Ops").await;
     let info: Option<SessionInfo> = ok(&c, &boxed, "current_session", &[]).await;
-    assert_eq!(info.expect("signed in").notices, Vec::<String>::new());
+    assert_eq!(info.expect("signed in").notices, Vec::new());
 }
 
 #[tokio::test]

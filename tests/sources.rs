@@ -547,6 +547,30 @@ async fn capsules_restores_clones_and_staging_copies_work_on_the_served_files() 
             .join(format!("{capsule_id}.tar.gz"))
             .is_file()
     );
+    // Running it again writes a capsule of its own; the first stays as it was.
+    let capsule_file = |id: &str| {
+        s.data
+            .join("capsules")
+            .join(&site_id)
+            .join(format!("{id}.tar.gz"))
+    };
+    let first_bytes = std::fs::read(capsule_file(&capsule_id)).expect("capsule");
+    let again: Deployment = ok(
+        &c,
+        &s,
+        "retry_deployment",
+        &[("id", capsule.id.to_string().as_str())],
+    )
+    .await;
+    let again = wait_finished(&c, &s, &again.id.to_string()).await;
+    assert_eq!(again.status, DeploymentStatus::Completed, "{again:?}");
+    let again_id = again.meta.capsule_id.expect("capsule id").to_string();
+    assert_ne!(again_id, capsule_id);
+    assert!(capsule_file(&again_id).is_file());
+    assert_eq!(
+        std::fs::read(capsule_file(&capsule_id)).expect("capsule"),
+        first_bytes
+    );
 
     // A new version goes live, then the capsule brings the first one back.
     std::fs::write(repo.join("index.html"), "<h1>Version two</h1>").expect("edit");

@@ -6,7 +6,7 @@ use common::on_each_backend;
 use flightdeck::model::{CapsuleId, DeploymentMeta};
 use flightdeck::model::{DeploymentId, ErrorKind, Role, SiteId, TeamId, UserId};
 use flightdeck::server::store::sessions::DbSessionStore;
-use flightdeck::server::store::{Db, accounts, deployments, now_ms, sites};
+use flightdeck::server::store::{Db, accounts, deployments, members, now_ms, sites};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::SessionStore;
 
@@ -123,7 +123,7 @@ async fn another_team_sees_nothing_of_the_first() {
             .await
             .expect("list");
         assert!(page.deployments.is_empty());
-        let members = accounts::list_members(&db, team_b).await.expect("members");
+        let members = members::list_members(&db, team_b).await.expect("members");
         assert_eq!(members.len(), 1);
         assert_eq!(members[0].user.email, "b@example.com");
         assert!(
@@ -285,7 +285,7 @@ async fn owners_add_members_by_email_and_a_team_keeps_an_owner() {
     on_each_backend(|db| async move {
         let (owner, team) = account(&db, "owner@example.com", "Team").await;
         let (grace, _) = account(&db, "grace@example.com", "Grace's").await;
-        accounts::add_member(&db, team, "grace@example.com", Role::Viewer)
+        members::add_member(&db, team, "grace@example.com", Role::Viewer)
             .await
             .expect("added");
         assert_eq!(
@@ -296,7 +296,7 @@ async fn owners_add_members_by_email_and_a_team_keeps_an_owner() {
             accounts::teams_of(&db, grace).await.expect("teams").len(),
             2
         );
-        accounts::add_member(&db, team, "grace@example.com", Role::Member)
+        members::add_member(&db, team, "grace@example.com", Role::Member)
             .await
             .expect("role changed");
         assert_eq!(
@@ -304,9 +304,9 @@ async fn owners_add_members_by_email_and_a_team_keeps_an_owner() {
             Some(Role::Member)
         );
 
-        let unknown = accounts::add_member(&db, team, "nobody@example.com", Role::Member).await;
+        let unknown = members::add_member(&db, team, "nobody@example.com", Role::Member).await;
         assert_eq!(unknown.expect_err("unknown").kind, ErrorKind::Invalid);
-        let demote = accounts::add_member(&db, team, "owner@example.com", Role::Viewer).await;
+        let demote = members::add_member(&db, team, "owner@example.com", Role::Viewer).await;
         assert_eq!(demote.expect_err("last owner").kind, ErrorKind::Conflict);
         assert_eq!(
             accounts::role_in(&db, owner, team).await.expect("role"),

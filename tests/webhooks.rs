@@ -84,7 +84,8 @@ async fn deliver(
     let mut req = client()
         .post(format!("{}/hooks/github/{site}", s.base))
         .header("x-github-event", event)
-        .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        // Each delivery has an id of its own, as GitHub's do.
+        .header("x-github-delivery", ulid::Ulid::new().to_string())
         .header("content-type", "application/json")
         .header("user-agent", "GitHub-Hookshot/044aadd")
         .body(body.to_vec());

@@ -81,7 +81,7 @@ test("an owner adds a member by email, who can then switch to that team", async 
   await expectSignedInAs(owner, DEMO.team);
   await open(owner, "/team");
   await owner.getByLabel("Email").fill(newcomer.email);
-  await owner.getByLabel("Role").selectOption("viewer");
+  await owner.getByLabel("Role", { exact: true }).selectOption("viewer");
   await owner.getByRole("button", { name: "Add member" }).click();
   await expect(owner.getByRole("status")).toHaveText("Member added.");
   await expect(owner.getByRole("cell", { name: newcomer.email })).toBeVisible();

@@ -111,7 +111,7 @@ test("a viewer sees no action buttons and a forged call is refused", async ({ pa
   await signInDemo(page);
   await open(page, "/team");
   await page.getByLabel("Email").fill(viewer.email);
-  await page.getByLabel("Role").selectOption("viewer");
+  await page.getByLabel("Role", { exact: true }).selectOption("viewer");
   await page.getByRole("button", { name: "Add member" }).click();
   await expect(page.getByRole("status")).toHaveText("Member added.");
   await open(page, "/");

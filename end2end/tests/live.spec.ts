@@ -75,6 +75,7 @@ class OwnServer {
         LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}`,
         LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../../target/site"),
         FLIGHTDECK_PIPELINES: path.resolve(__dirname, "../pipelines.toml"),
+        FLIGHTDECK_DEMO: "1",
         RUST_LOG: "warn",
       },
     });

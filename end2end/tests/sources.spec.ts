@@ -16,9 +16,15 @@ function git(dir: string, ...args: string[]) {
   execFileSync("git", ["-c", "user.name=E2E", "-c", "user.email=e2e@example.com", ...args], { cwd: dir });
 }
 
-/** A repository under the server's repos/ folder with one page. */
-function repository(name: string, heading: string): string {
-  const dir = path.join(dataDir, "repos", name);
+/** The signed-in team's id. */
+async function teamId(page: Page): Promise<string> {
+  const res = await page.request.post("/api/current_session");
+  return (await res.json()).team.id;
+}
+
+/** A repository in the team's folder under the server's repos/, with one page. */
+function repository(team: string, name: string, heading: string): string {
+  const dir = path.join(dataDir, "repos", team, name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, "index.html"), `<!doctype html><title>${heading}</title><h1>${heading}</h1>`);
   git(dir, "init", "-q", "-b", "main");
@@ -63,9 +69,9 @@ async function openPreview(context: BrowserContext, page: Page): Promise<Page> {
 test("a site from a local repository deploys by itself; uploads and redeploys keep every preview", async ({ page, context }) => {
   const id = unique();
   const name = `Shop ${id}`;
-  const repo = repository(`shop-${id}`, `Hello from ${name}`);
   await signUp(page, { name: "Ada", email: `ada-${id}@example.com`, password: "correct horse", team: `Team ${id}` });
   await expect(page).toHaveURL(/\/$/);
+  const repo = repository(await teamId(page), `shop-${id}`, `Hello from ${name}`);
 
   // Create the site: its first deploy runs by itself to ready.
   await open(page, "/sites/new");
@@ -120,9 +126,9 @@ test("a site from a local repository deploys by itself; uploads and redeploys ke
 test("a time capsule restores what the site served, and a clone serves the same files", async ({ page, context }) => {
   const id = unique();
   const name = `Docs ${id}`;
-  const repo = repository(`docs-${id}`, `First ${name}`);
   await signUp(page, { name: "Ada", email: `ada-c-${id}@example.com`, password: "correct horse", team: `Team C ${id}` });
   await expect(page).toHaveURL(/\/$/);
+  const repo = repository(await teamId(page), `docs-${id}`, `First ${name}`);
   await open(page, "/sites/new");
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("Repository").fill(repo);

@@ -138,3 +138,16 @@ pub async fn retry_deployment(id: String) -> Result<Deployment, AppError> {
         .await?
         .ok_or_else(AppError::internal)
 }
+
+/// Approves a deployment waiting for approval (a pull request from a
+/// fork): it is queued from now on and runs when its site is free.
+#[server(endpoint = "approve_deployment")]
+pub async fn approve_deployment(id: String) -> Result<(), AppError> {
+    use self::ssr::*;
+    let state = cx::state()?;
+    let actor = cx::actor(&state).await?.require_trigger()?;
+    let id = cx::id(&id, "Deployment")?;
+    state.engine.approve(&actor, id).await?;
+    cx::redirect_plain_form(&format!("/deployments/{id}"));
+    Ok(())
+}

@@ -126,6 +126,26 @@ pub async fn rotate_webhook_secret(id: String) -> Result<SiteHooks, AppError> {
     sites::hooks(&state.db, &state.config, actor.team_id, id, host.as_deref()).await
 }
 
+/// What a site does by itself: deploy pushes to its branch
+/// (`auto_deploy`), deploy previews of its own repository's pull requests
+/// (`previews`). Checkboxes: `on`/`true`, or absent for off.
+#[server(endpoint = "update_site")]
+pub async fn update_site(
+    site_id: String,
+    auto_deploy: Option<String>,
+    previews: Option<String>,
+) -> Result<Site, AppError> {
+    use self::ssr::*;
+    let state = cx::state()?;
+    let actor = cx::actor(&state).await?.require_trigger()?;
+    let id = cx::id(&site_id, "Site")?;
+    let auto_deploy = crate::model::validate::flag(auto_deploy.as_deref(), "Auto-deploy")?;
+    let previews = crate::model::validate::flag(previews.as_deref(), "Previews")?;
+    stored::set_automation(&state.db, actor.team_id, id, auto_deploy, previews).await?;
+    cx::redirect_plain_form(&format!("/sites/{id}"));
+    one(&state, actor.team_id, id).await
+}
+
 /// A new site with a copy of what `site_id` serves now, under `name`.
 /// Its clone pipeline starts at once; auto-deploy is off, so a push never
 /// overwrites the copy.

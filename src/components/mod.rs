@@ -1,5 +1,6 @@
 //! Pieces shared by the pages.
 
+pub mod copy_field;
 pub mod deployment_table;
 pub mod filters;
 pub mod shell;

@@ -55,7 +55,10 @@ pub fn AppShell() -> impl IntoView {
                     (!notices.is_empty()).then(|| view! {
                         <div class="notices">
                             {notices.into_iter().map(|n| view! {
-                                <p class="notice" role="status">{n}</p>
+                                <p class="notice" role="note">
+                                    {n.message}
+                                    {n.fix.map(|(href, label)| view! { " " <a href=href>{label}</a> })}
+                                </p>
                             }).collect_view()}
                         </div>
                     })
@@ -146,8 +149,10 @@ fn UserMenu(info: SessionInfo) -> impl IntoView {
     });
     view! {
         <div class="user-menu">
-            <span class="avatar" aria-hidden="true">{initials(&info.user.name)}</span>
-            <span class="user-name" title=info.user.email.clone()>{info.user.name.clone()}</span>
+            <a class="user-link" href="/account" title=format!("{}: your account", info.user.email)>
+                <span class="avatar" aria-hidden="true">{initials(&info.user.name)}</span>
+                <span class="user-name">{info.user.name.clone()}</span>
+            </a>
             <ActionForm action=sign_out>
                 <button class="button button-ghost" type="submit">"Sign out"</button>
             </ActionForm>

@@ -6,11 +6,14 @@ use leptos::prelude::*;
 /// The badge of a deployment: its lifecycle label for deploys, its status otherwise.
 #[component]
 pub fn DeploymentBadge(deployment: Deployment) -> impl IntoView {
+    let title = format!("status: {}", deployment.status);
+    if deployment.waits_for_approval() {
+        return view! { <StatusBadge word="waiting for approval" tone="awaiting" title /> };
+    }
     let word = deployment
         .lifecycle()
         .map(|l| l.as_str())
         .unwrap_or_else(|| deployment.status.as_str());
-    let title = format!("status: {}", deployment.status);
     view! { <StatusBadge word title /> }
 }
 

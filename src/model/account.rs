@@ -1,7 +1,7 @@
 //! Teams, users and memberships as the pages see them.
 
 use super::error::AppError;
-use super::ids::{TeamId, UserId};
+use super::ids::{InviteId, TeamId, UserId};
 use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +66,15 @@ pub struct SessionInfo {
     /// Warnings every page shows the person (a server without a sandbox,
     /// a published password not yet changed).
     #[serde(default)]
-    pub notices: Vec<String>,
+    pub notices: Vec<Notice>,
+}
+
+/// A warning shown on every page, with where to fix it when a page can.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub message: String,
+    /// A page of the dashboard that fixes it (`/account`), and its label.
+    pub fix: Option<(String, String)>,
 }
 
 /// A row of a team's member list.
@@ -75,6 +83,56 @@ pub struct MemberInfo {
     pub user: UserInfo,
     pub role: Role,
     pub joined_at: i64,
+}
+
+/// Where an invite stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteState {
+    /// Its link can still be used, once.
+    Open,
+    Used,
+    Expired,
+    Revoked,
+}
+
+text_enum!(InviteState {
+    Open => "open",
+    Used => "used",
+    Expired => "expired",
+    Revoked => "revoked",
+});
+
+/// An invite as its team's owners see it; its token is never shown again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Invite {
+    pub id: InviteId,
+    pub role: Role,
+    pub state: InviteState,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Who joined with it.
+    pub used_by: Option<String>,
+}
+
+/// A new invite: the link to send, shown this once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewInvite {
+    pub id: InviteId,
+    pub role: Role,
+    /// The sign-up page with the token, to send to the person.
+    pub url: String,
+    pub token: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What an invite link tells the person who opens it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InviteSummary {
+    pub team_name: String,
+    pub role: Role,
+    pub expires_at: i64,
 }
 
 /// The signed-in person acting in a team: who they are, their role there

@@ -133,6 +133,10 @@ pub struct Deployment {
     pub finished_at: Option<i64>,
     /// Whether the site currently serves this deployment.
     pub is_current: bool,
+    /// A fork's pull request, queued until a member approves it; nothing
+    /// of it runs before, and it does not make the site busy.
+    #[serde(default)]
+    pub awaiting_approval: bool,
     /// Steps with their status; `output` is left empty in lists.
     pub steps: Vec<DeploymentStep>,
 }
@@ -194,12 +198,20 @@ impl Deployment {
                 .position(|s| s.status == StepStatus::Running)
             {
                 Some(i) => format!("step {} of {total}: {}", i + 1, self.steps[i].name),
+                None if self.waits_for_approval() => {
+                    format!("waiting for approval · {total} steps")
+                }
                 None if self.status == DeploymentStatus::Queued => {
                     format!("queued · {total} steps")
                 }
                 None => format!("starting · {total} steps"),
             },
         )
+    }
+
+    /// A fork's pull request that runs nothing until a member approves it.
+    pub fn waits_for_approval(&self) -> bool {
+        self.awaiting_approval && self.status == DeploymentStatus::Queued
     }
 
     /// Queued and running deployments can be cancelled.

@@ -24,6 +24,11 @@ pub enum ErrorKind {
     Conflict,
     /// The body is larger than the endpoint reads (an upload, a webhook). 413.
     TooLarge,
+    /// Too many attempts (sign-in): try again after `retry_after` seconds. 429.
+    TooMany,
+    /// The server is too busy to take this now (password hashing is
+    /// queued full); try again shortly. 503.
+    Busy,
     /// Anything unexpected; details are in the server log. 500.
     Internal,
 }
@@ -33,6 +38,10 @@ pub enum ErrorKind {
 pub struct AppError {
     pub kind: ErrorKind,
     pub message: String,
+    /// For `too_many` and `busy`: seconds to wait before trying again (also
+    /// sent as `Retry-After`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -40,6 +49,26 @@ impl AppError {
         Self {
             kind,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Too many attempts: wait `secs` seconds.
+    pub fn too_many(message: impl Into<String>, secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs),
+            ..Self::new(ErrorKind::TooMany, message)
+        }
+    }
+
+    /// Too busy now: try again in a moment.
+    pub fn busy() -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                ErrorKind::Busy,
+                "Flightdeck is busy signing people in; try again in a moment.",
+            )
         }
     }
 
@@ -83,6 +112,8 @@ impl AppError {
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
+            ErrorKind::TooMany => 429,
+            ErrorKind::Busy => 503,
             ErrorKind::Internal => 500,
         }
     }

@@ -111,6 +111,10 @@ ulid_id!(
     /// An uploaded zip archive, unpacked and checked, that a deploy publishes.
     ArchiveId
 );
+ulid_id!(
+    /// An invite to join a team.
+    InviteId
+);
 
 #[cfg(test)]
 mod tests {

@@ -271,6 +271,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             is_current: false,
+            awaiting_approval: false,
             steps: vec![step(id, 1, 1, "")],
         }
     }

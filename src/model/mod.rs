@@ -13,12 +13,15 @@ mod text_enum;
 pub mod time;
 pub mod validate;
 
-pub use account::{Actor, MemberInfo, Role, SessionInfo, TeamSummary, UserInfo};
+pub use account::{
+    Actor, Invite, InviteState, InviteSummary, MemberInfo, NewInvite, Notice, Role, SessionInfo,
+    TeamSummary, UserInfo,
+};
 pub use deployment::{
     Deployment, DeploymentPage, DeploymentStep, PipelineType, SourceKind, TriggerKind,
 };
 pub use error::{AppError, ErrorKind};
-pub use ids::{ArchiveId, CapsuleId, DeploymentId, SiteId, StepId, TeamId, UserId};
+pub use ids::{ArchiveId, CapsuleId, DeploymentId, InviteId, SiteId, StepId, TeamId, UserId};
 pub use live::{Change, EventKind, LiveMessage};
 pub use meta::DeploymentMeta;
 pub use site::{Site, SiteHooks, SiteState};

@@ -28,6 +28,9 @@ pub struct Site {
     pub repository: String,
     pub branch: String,
     pub auto_deploy: bool,
+    /// Whether pull requests of the site's own repository deploy previews.
+    #[serde(default)]
+    pub previews: bool,
     pub state: SiteState,
     pub parent_site_id: Option<SiteId>,
     pub created_at: i64,

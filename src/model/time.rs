@@ -1,8 +1,20 @@
 //! Timestamps are milliseconds since the Unix epoch (UTC), the same on
 //! both backends and both sides of the wire.
 
-/// "just now", "5 min ago", "3 h ago", "2 days ago".
+/// "just now", "5 min ago", "3 h ago", "2 days ago"; "in 7 days" for a
+/// time a minute or more ahead (an expiry). A few seconds ahead is a
+/// clock a little off, and reads "just now".
 pub fn relative(then_ms: i64, now_ms: i64) -> String {
+    let ahead = (then_ms - now_ms) / 1000;
+    if ahead >= 60 {
+        return match ahead {
+            60..=3599 => format!("in {} min", ahead / 60),
+            3600..=86_399 => format!("in {} h", ahead / 3600),
+            86_400..=172_799 => "tomorrow".to_string(),
+            // Rounded: a week's expiry made a second ago reads "in 7 days".
+            _ => format!("in {} days", (ahead + 43_200) / 86_400),
+        };
+    }
     let secs = (now_ms - then_ms).max(0) / 1000;
     match secs {
         0..=9 => "just now".to_string(),
@@ -93,6 +105,9 @@ mod tests {
         assert_eq!(relative(now - 3 * 3_600_000, now), "3 h ago");
         assert_eq!(relative(now - 3 * 86_400_000, now), "3 days ago");
         assert_eq!(relative(now + 5_000, now), "just now");
+        assert_eq!(relative(now + 5 * 60_000, now), "in 5 min");
+        assert_eq!(relative(now + 7 * 86_400_000 - 1_000, now), "in 7 days");
+        assert_eq!(relative(now + 7 * 86_400_000, now), "in 7 days");
     }
 
     #[test]

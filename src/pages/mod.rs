@@ -1,5 +1,6 @@
 //! One file per page.
 
+mod account;
 mod auth_form;
 mod deployment;
 mod deployments;
@@ -11,6 +12,7 @@ mod site;
 mod sites;
 mod team;
 
+pub use account::AccountPage;
 pub use deployment::DeploymentPage;
 pub use deployments::DeploymentsPage;
 pub use new_site::NewSitePage;

@@ -39,7 +39,7 @@ pub fn NewSitePage() -> impl IntoView {
                     <label for="site-repository">"Repository"</label>
                     <input id="site-repository" name="repository" type="text" required maxlength="500"
                         placeholder="https://github.com/acme/marketing-site" spellcheck="false" autocapitalize="off" />
-                    <p class="hint">"A git URL (https or ssh), or an absolute path to a repository on this server."</p>
+                    <p class="hint">"A git URL (https or ssh), or the path of a git repository in your team's folder on this server (repos/<team id>/ in the data folder)."</p>
                 </div>
                 <div class="field">
                     <label for="site-branch">"Branch"</label>

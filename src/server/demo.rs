@@ -32,8 +32,10 @@ pub async fn seed_if_empty(
         return Ok(None);
     }
     let hash = passwords::hash(DEMO_PASSWORD.to_string()).await?;
-    let (_, team_id) =
+    let (user_id, team_id) =
         accounts::create_account(db, DEMO_EMAIL, "Demo User", &hash, DEMO_TEAM).await?;
+    // Every page says so until the password is changed.
+    accounts::mark_password_published(db, user_id).await?;
     let mut site_ids = Vec::new();
     for (name, slug, tagline) in [
         (

@@ -4,7 +4,8 @@
 //! branch queues a deploy, a pull request deploys a preview.
 
 use super::engine::{Engine, trigger::TriggerRequest};
-use super::store::sites::HookTarget;
+use super::store::Db;
+use super::store::sites::{self, HookTarget};
 use crate::model::validate::{self, GitRef};
 use crate::model::{AppError, DeploymentId, ErrorKind};
 use hmac::{Hmac, Mac};
@@ -44,15 +45,32 @@ impl Delivery {
     }
 }
 
+/// One delivery as it arrived.
+pub struct Incoming<'a> {
+    /// `X-GitHub-Event`.
+    pub event: &'a str,
+    /// `X-GitHub-Delivery`: acted on once, whatever is sent again.
+    pub delivery: Option<&'a str>,
+    /// `X-Hub-Signature-256`.
+    pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
 /// Verifies a delivery to `site` (its `X-Hub-Signature-256` against the
-/// site's secret) before reading anything in it, then acts on `event`.
+/// site's secret) before reading anything in it, then acts on its event,
+/// once per delivery id.
 pub async fn deliver(
+    db: &Db,
     engine: &Engine,
     site: &HookTarget,
-    event: &str,
-    signature: Option<&str>,
-    body: &[u8],
+    incoming: Incoming<'_>,
 ) -> Result<Delivery, AppError> {
+    let Incoming {
+        event,
+        delivery,
+        signature,
+        body,
+    } = incoming;
     let signature = signature.ok_or_else(|| {
         AppError::new(
             ErrorKind::Unauthenticated,
@@ -64,6 +82,21 @@ pub async fn deliver(
             ErrorKind::Unauthenticated,
             "The signature does not match: the webhook's secret differs from the site's.",
         ));
+    }
+    // A replayed delivery (the same id, signed alike) changes nothing.
+    if let Some(id) = delivery.map(str::trim).filter(|d| !d.is_empty())
+        && event != "ping"
+    {
+        if id.len() > 100 {
+            return Err(AppError::invalid(
+                "The X-GitHub-Delivery header is too long.",
+            ));
+        }
+        if !sites::first_delivery(db, site.id, id).await? {
+            return Ok(Delivery::ignored(
+                "Ignored: this delivery was received before.",
+            ));
+        }
     }
     match event {
         "ping" => Ok(Delivery::ignored("pong")),
@@ -176,6 +209,7 @@ struct PullRequestEvent {
 #[derive(Deserialize)]
 struct PullRequest {
     head: Head,
+    base: Base,
     user: Option<Login>,
 }
 
@@ -184,6 +218,18 @@ struct Head {
     #[serde(rename = "ref")]
     git_ref: String,
     sha: String,
+    /// Absent when the fork was deleted.
+    repo: Option<Repo>,
+}
+
+#[derive(Deserialize)]
+struct Base {
+    repo: Repo,
+}
+
+#[derive(Deserialize)]
+struct Repo {
+    full_name: String,
 }
 
 async fn pull_request(
@@ -201,14 +247,44 @@ async fn pull_request(
     if !(1..=i64::from(i32::MAX)).contains(&event.number) {
         return Err(AppError::invalid("The pull request number is not valid."));
     }
+    if !site.auto_deploy {
+        return Ok(Delivery::ignored(
+            "Ignored: auto-deploy is off for this site.",
+        ));
+    }
+    if !site.previews {
+        return Ok(Delivery::ignored(
+            "Ignored: pull request previews are off for this site.",
+        ));
+    }
+    // A fork's code is a stranger's: it waits for a member's approval.
+    let head_repo = event
+        .pull_request
+        .head
+        .repo
+        .as_ref()
+        .map(|r| r.full_name.as_str());
+    let from_fork = head_repo != Some(event.pull_request.base.repo.full_name.as_str());
     let branch = match validate::git_ref(&event.pull_request.head.git_ref)? {
         GitRef::Branch(b) | GitRef::Commit(b) => b,
     };
     let commit = commit_sha(&event.pull_request.head.sha)?;
     let author = event.pull_request.user.map(|u| clip(&u.login));
-    let request =
-        TriggerRequest::pull_request(site, &branch, &commit, event.number, author.as_deref());
+    let request = TriggerRequest::pull_request(
+        site,
+        &branch,
+        &commit,
+        event.number,
+        author.as_deref(),
+        from_fork,
+    );
     let id = engine.trigger(request).await?;
+    if from_fork {
+        return Ok(Delivery::queued(
+            "A pull request from a fork: its preview waits for a member's approval.",
+            id,
+        ));
+    }
     Ok(Delivery::queued("Preview deploy queued.", id))
 }
 

@@ -6,9 +6,9 @@
 //!    event log written with each change.
 //! 3. [`engine`] (runs pipelines) and [`realtime`] (publishes the event
 //!    log to sockets), both on the store.
-//! 4. What people and hooks do: [`sites`], [`uploads`], [`github`],
-//!    [`previews`], [`passwords`], [`demo`]; they take `&Db`, `&Engine`,
-//!    `&Config`, never a request.
+//! 4. What people and hooks do: [`sites`], [`teams`], [`uploads`],
+//!    [`github`], [`previews`], [`passwords`], [`demo`]; they take `&Db`,
+//!    `&Engine`, `&Config`, never a request.
 //! 5. [`web`]: the HTTP edge, the only layer that sees `AppState`.
 //! 6. [`startup`]: builds all of it and serves it until a signal stops it.
 
@@ -22,5 +22,6 @@ pub mod realtime;
 pub mod sites;
 pub mod startup;
 pub mod store;
+pub mod teams;
 pub mod uploads;
 pub mod web;

@@ -227,15 +227,7 @@ pub async fn hooks(
     let secret = sites::webhook_secret(db, team_id, id)
         .await?
         .ok_or_else(|| AppError::not_found("Site"))?;
-    let origin = match &config.public_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
-            let host = request_host
-                .map(str::to_string)
-                .unwrap_or_else(|| config.site_addr.to_string());
-            format!("http://{host}")
-        }
-    };
+    let origin = config.origin(request_host);
     Ok(SiteHooks {
         webhook_url: format!("{origin}/hooks/github/{id}"),
         secret,

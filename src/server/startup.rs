@@ -6,8 +6,8 @@ use super::engine::pipelines::Pipelines;
 use super::engine::sandbox::Sandbox;
 use super::engine::{Engine, EngineConfig};
 use super::realtime::bus::EventBus;
+use super::store::Db;
 use super::store::sessions::DbSessionStore;
-use super::store::{Backend, Db};
 use super::web::state::AppState;
 use super::web::{hooks, live, logs, middleware, previews, uploads};
 use super::{demo, sites};
@@ -58,8 +58,10 @@ pub async fn run() {
         state.db.backend
     );
     let first = received(signals.clone(), 1);
+    // With each connection's address: sign-in is throttled per client.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let mut http = tokio::spawn(
-        axum::serve(listener, router)
+        axum::serve(listener, service)
             .with_graceful_shutdown(first)
             .into_future(),
     );
@@ -134,10 +136,8 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
             config.data_dir.root().display()
         )
     })?;
-    // The demo (with its published password) is for the embedded default;
-    // a PostgreSQL install gets it only when asked for.
-    let seed = config.seed_demo.unwrap_or(db.backend == Backend::Sqlite);
-    let seeded = if seed {
+    // The demo (with its published password) only where it is asked for.
+    let seeded = if config.seed_demo {
         demo::seed_if_empty(&db, &config.data_dir)
             .await
             .map_err(|e| e.message)?
@@ -203,6 +203,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         config: Arc::new(config),
         engine,
         bus,
+        throttle: Default::default(),
     };
     Ok((router(state.clone()), state))
 }
@@ -222,6 +223,16 @@ fn router(state: AppState) -> Router {
     let upload_limit = state.config.upload_limits.upload_bytes + 64 * 1024;
     let context_state = state.clone();
     let options = state.leptos_options.clone();
+    // Pages and server functions: small bodies only.
+    let app = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(context_state.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(middleware::limit_body));
     Router::new()
         .route("/ws", get(live::upgrade))
         .route(
@@ -233,13 +244,7 @@ fn router(state: AppState) -> Router {
             "/deployments/{deployment_id}/steps/{step_id}/log",
             get(logs::step_log),
         )
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            move || provide_context(context_state.clone()),
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .merge(app)
         .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -250,7 +255,12 @@ fn router(state: AppState) -> Router {
             middleware::same_origin_writes,
         ))
         .layer(sessions)
-        // Outermost: deployed sites never reach the session layer.
+        // Only the dashboard's own names are answered (no DNS rebinding)...
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::known_hosts,
+        ))
+        // ...and outermost, deployed sites, which never reach the session layer.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             previews::route,

@@ -68,6 +68,9 @@ async fn start_in(dir: tempfile::TempDir, extra: &[String]) -> Server {
         format!("--data-dir={}", dir.path().display()),
         "--site-addr=127.0.0.1:0".into(),
         "--demo=0".into(),
+        // Tests sign up as many people as they like; the invite-only
+        // default has tests of its own.
+        "--signup=open".into(),
     ];
     args.extend_from_slice(extra);
     let config = Config::from_sources(&args, |_| None).expect("config");
@@ -78,7 +81,8 @@ async fn start_in(dir: tempfile::TempDir, extra: &[String]) -> Server {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
     Server {
         base,
         db: state.db.clone(),

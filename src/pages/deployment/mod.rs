@@ -3,7 +3,9 @@
 
 mod steps;
 
-use crate::api::deployments::{CancelDeployment, RetryDeployment, get_deployment_view};
+use crate::api::deployments::{
+    ApproveDeployment, CancelDeployment, RetryDeployment, get_deployment_view,
+};
 use crate::components::shell::SessionResource;
 use crate::components::states::{ErrorState, LoadingRows, NotFoundState};
 use crate::components::status::DeploymentBadge;
@@ -25,9 +27,17 @@ pub fn DeploymentPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let cancel = ServerAction::<CancelDeployment>::new();
     let retry = ServerAction::<RetryDeployment>::new();
+    let approve = ServerAction::<ApproveDeployment>::new();
     let live = use_live();
     let deployment = Resource::new(
-        move || (id(), cancel.version().get(), live.resync.get()),
+        move || {
+            (
+                id(),
+                cancel.version().get(),
+                approve.version().get(),
+                live.resync.get(),
+            )
+        },
         |(id, ..)| get_deployment_view(id),
     );
     let session = expect_context::<SessionResource>();
@@ -53,22 +63,25 @@ pub fn DeploymentPage() -> impl IntoView {
                         />
                     }.into_any(),
                     Err(error) => view! { <ErrorState error /> }.into_any(),
-                    Ok(d) => view! { <LiveDeployment d can_act cancel retry /> }.into_any(),
+                    Ok(d) => view! { <LiveDeployment d can_act actions=Actions { cancel, retry, approve } /> }.into_any(),
                 }
             })}
         </Transition>
     }
 }
 
+/// The buttons of a deployment's page.
+#[derive(Clone, Copy)]
+struct Actions {
+    cancel: ServerAction<CancelDeployment>,
+    retry: ServerAction<RetryDeployment>,
+    approve: ServerAction<ApproveDeployment>,
+}
+
 /// A deployment kept up to date from the live channel: records by their
 /// version, output appended at its offset.
 #[component]
-fn LiveDeployment(
-    d: Deployment,
-    can_act: bool,
-    cancel: ServerAction<CancelDeployment>,
-    retry: ServerAction<RetryDeployment>,
-) -> impl IntoView {
+fn LiveDeployment(d: Deployment, can_act: bool, actions: Actions) -> impl IntoView {
     let live = use_live();
     let state = RwSignal::new(d);
     live.subscribe(move |message| match message {
@@ -104,7 +117,7 @@ fn LiveDeployment(
     let finished = Memo::new(move |_| summary.with(Deployment::is_finished));
     let focus = Memo::new(move |_| summary.with(Deployment::focus_step));
     view! {
-        {move || view! { <DeploymentDetail d=summary.get() can_act cancel retry /> }}
+        {move || view! { <DeploymentDetail d=summary.get() can_act actions /> }}
         <section class="steps" aria-label="Steps">
             <div class="section-header">
                 <h2>"Steps"</h2>
@@ -176,25 +189,28 @@ fn without_output(d: &Deployment) -> Deployment {
         started_at: d.started_at,
         finished_at: d.finished_at,
         is_current: d.is_current,
+        awaiting_approval: d.awaiting_approval,
         steps,
     }
 }
 
 #[component]
-fn DeploymentDetail(
-    d: Deployment,
-    can_act: bool,
-    cancel: ServerAction<CancelDeployment>,
-    retry: ServerAction<RetryDeployment>,
-) -> impl IntoView {
+fn DeploymentDetail(d: Deployment, can_act: bool, actions: Actions) -> impl IntoView {
+    let Actions {
+        cancel,
+        retry,
+        approve,
+    } = actions;
     let id = d.id.to_string();
-    let (cancel_id, retry_id) = (id.clone(), id.clone());
+    let (cancel_id, retry_id, approve_id) = (id.clone(), id.clone(), id.clone());
     let action_error = move || {
-        let failed = |r: Option<Result<_, crate::model::AppError>>| r.and_then(Result::err);
+        let failed = |r: Option<Result<(), crate::model::AppError>>| r.and_then(Result::err);
         failed(cancel.value().get().map(|r| r.map(|_| ())))
             .or_else(|| failed(retry.value().get().map(|r| r.map(|_| ()))))
+            .or_else(|| failed(approve.value().get()))
     };
-    let busy = move || cancel.pending().get() || retry.pending().get();
+    let busy = move || cancel.pending().get() || retry.pending().get() || approve.pending().get();
+    let waits = d.waits_for_approval();
     view! {
         <Title text=d.operation_name.clone() />
         <nav class="breadcrumb" aria-label="Breadcrumb">
@@ -226,7 +242,15 @@ fn DeploymentDetail(
                     <ActionForm action=cancel>
                         <input type="hidden" name="id" value=cancel_id />
                         <button class="button button-danger" type="submit" disabled=busy>
-                            {move || if cancel.pending().get() { "Cancelling…" } else { "Cancel" }}
+                            {move || if cancel.pending().get() { "Cancelling…" } else if waits { "Reject" } else { "Cancel" }}
+                        </button>
+                    </ActionForm>
+                })}
+                {(can_act && waits).then(|| view! {
+                    <ActionForm action=approve>
+                        <input type="hidden" name="id" value=approve_id />
+                        <button class="button button-primary" type="submit" disabled=busy>
+                            {move || if approve.pending().get() { "Approving…" } else { "Approve and run" }}
                         </button>
                     </ActionForm>
                 })}
@@ -242,6 +266,17 @@ fn DeploymentDetail(
             </div>
         </div>
         {move || action_error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        {waits.then(|| view! {
+            <div class="alert alert-awaiting" role="status">
+                <strong>"Waiting for approval: "</strong>
+                "this pull request comes from a fork, so its code runs nothing until an owner or member approves it. "
+                {match d.pr_url() {
+                    Some(url) => view! { <a href=url target="_blank" rel="noopener noreferrer">"Review its changes on GitHub"</a> }.into_any(),
+                    None => view! { <span>"Review its changes first."</span> }.into_any(),
+                }}
+                {(!can_act).then_some(" Viewers cannot approve.")}
+            </div>
+        })}
         {d.error_message.clone().map(|message| view! {
             <div class=format!("alert alert-{}", d.status) role="status">
                 <strong>{if d.status == crate::model::DeploymentStatus::Failed { "Failed: " } else { "Note: " }}</strong>

@@ -1,10 +1,13 @@
 //! One site: what it serves, what it runs, its own history and its buttons.
 
+mod automation;
 mod backups;
 mod webhooks;
 
 use crate::api::deployments::{TriggerDeployment, list_deployments};
-use crate::api::sites::{CloneSite, CreateStaging, RotateWebhookSecret, get_site, get_site_hooks};
+use crate::api::sites::{
+    CloneSite, CreateStaging, RotateWebhookSecret, UpdateSite, get_site, get_site_hooks,
+};
 use crate::components::deployment_table::{Accepts, DeploymentTable};
 use crate::components::filters::{DeploymentFilters, Pager};
 use crate::components::shell::SessionResource;
@@ -15,6 +18,7 @@ use crate::live::use_live;
 use crate::model::live::LiveMessage;
 use crate::model::{DeploymentStatus, ErrorKind, PipelineType, Site, SiteState};
 use crate::pages::sites::{ActiveOperation, CurrentDeployment};
+use automation::AutomationSettings;
 use backups::BackupsAndCopies;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,6 +32,7 @@ pub fn SitePage() -> impl IntoView {
     let live = use_live();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let trigger = ServerAction::<TriggerDeployment>::new();
+    let update = ServerAction::<UpdateSite>::new();
     // Any change to one of the site's deployments may change what it
     // serves, whether it is busy and what its buttons allow.
     let refresh = RwSignal::new(0u64);
@@ -43,6 +48,7 @@ pub fn SitePage() -> impl IntoView {
             (
                 id(),
                 trigger.version().get(),
+                update.version().get(),
                 refresh.get(),
                 live.resync.get(),
             )
@@ -134,11 +140,18 @@ pub fn SitePage() -> impl IntoView {
                             <dd><code>{site.branch.clone()}</code></dd>
                             <dt>"Auto-deploy"</dt>
                             <dd>{if site.auto_deploy { "On: every push to the branch deploys" } else { "Off" }}</dd>
+                            <dt>"Previews"</dt>
+                            <dd>{match (site.auto_deploy, site.previews) {
+                                (true, true) => "On: every pull request gets a preview (a fork's after approval)",
+                                (false, true) => "Paused while auto-deploy is off",
+                                (_, false) => "Off",
+                            }}</dd>
                             <dt>"Created"</dt>
                             <dd><RelativeTime ms=site.created_at /></dd>
                         </dl>
                     </section>
                     {can_act.then(|| view! {
+                        <AutomationSettings site=site.clone() update />
                         <BackupsAndCopies site=site.clone() capsules trigger clone staging />
                         <WebhookSettings site_id=site.id.to_string() hooks rotate />
                     })}

@@ -3,13 +3,25 @@
 //! bottom layer of the server: it depends on nothing else of it.
 
 mod data_dir;
+mod flags;
 mod preview_hosts;
 
 pub use data_dir::DataDir;
+use flags::{host_name, parse_flags};
 pub use preview_hosts::PreviewHosts;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Who may create an account (`FLIGHTDECK_SIGNUP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signup {
+    /// The first account of an empty instance, then only people a team
+    /// owner invited.
+    Invite,
+    /// Anyone; each gets a team of their own.
+    Open,
+}
 
 /// How large an uploaded archive may be, packed and unpacked.
 #[derive(Clone, Copy, Debug)]
@@ -49,9 +61,12 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `FLIGHTDECK_MAX_PIPELINES`: pipelines running at once across all sites.
     pub max_pipelines: usize,
-    /// `FLIGHTDECK_DEMO`: `1` or `0` forces the demo account on an empty
-    /// database on or off; by default only SQLite gets it.
-    pub seed_demo: Option<bool>,
+    /// `FLIGHTDECK_DEMO`: `1` creates the demo account (its password is
+    /// published) on an empty database. Off unless asked for: `./dev run`
+    /// asks.
+    pub seed_demo: bool,
+    /// `FLIGHTDECK_SIGNUP`: who may create an account.
+    pub signup: Signup,
     /// `FLIGHTDECK_PREVIEW_URL`: where deployed sites are served, as a
     /// template whose host starts with `{id}`; by default
     /// `http://{id}.preview.localhost:<port>/`, an origin of its own.
@@ -86,7 +101,7 @@ impl Config {
         let get = |flag: &str, var: &str| {
             flags
                 .iter()
-                .find(|(k, _)| k == flag)
+                .rfind(|(k, _)| k == flag)
                 .map(|(_, v)| v.clone())
                 .or_else(|| env(var).filter(|v| !v.is_empty()))
         };
@@ -106,10 +121,19 @@ impl Config {
                 "FLIGHTDECK_PUBLIC_URL must start with http:// or https:// (got {url:?})"
             ));
         }
+        let signup = match get("signup", "FLIGHTDECK_SIGNUP").as_deref() {
+            None | Some("invite") => Signup::Invite,
+            Some("open") => Signup::Open,
+            Some(other) => {
+                return Err(format!(
+                    "FLIGHTDECK_SIGNUP must be invite or open (got {other:?})"
+                ));
+            }
+        };
         let seed_demo = match get("demo", "FLIGHTDECK_DEMO").as_deref() {
-            None => None,
-            Some("1") | Some("true") => Some(true),
-            Some("0") | Some("false") => Some(false),
+            None => false,
+            Some("1") | Some("true") => true,
+            Some("0") | Some("false") => false,
             Some(other) => return Err(format!("FLIGHTDECK_DEMO must be 0 or 1 (got {other:?})")),
         };
         let max = get("max-pipelines", "FLIGHTDECK_MAX_PIPELINES").unwrap_or_else(|| "4".into());
@@ -174,7 +198,50 @@ impl Config {
             ),
             public_url,
             seed_demo,
+            signup,
         })
+    }
+
+    /// Whether a request's `Host` names the dashboard: the public URL's
+    /// host when one is set; otherwise a loopback name or the address the
+    /// server listens on. Anything else is another site's name pointed at
+    /// this server (DNS rebinding) and gets no answer.
+    pub fn is_dashboard_host(&self, host: &str) -> bool {
+        let name = host_name(host).to_ascii_lowercase();
+        if let Some(url) = &self.public_url {
+            let authority = url
+                .split_once("://")
+                .map_or(url.as_str(), |(_, rest)| rest)
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            return name == host_name(authority).to_ascii_lowercase();
+        }
+        if name == "localhost" {
+            return true;
+        }
+        let Ok(ip) = name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+        else {
+            return false;
+        };
+        ip.is_loopback() || (!self.site_addr.ip().is_unspecified() && ip == self.site_addr.ip())
+    }
+
+    /// The dashboard's origin for links people open: its public URL, else
+    /// the host the request came to, else the address it listens on.
+    pub fn origin(&self, request_host: Option<&str>) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!(
+                "http://{}",
+                request_host
+                    .map(str::to_string)
+                    .unwrap_or_else(|| self.site_addr.to_string())
+            ),
+        }
     }
 
     /// Cookies are `Secure` when the dashboard is served over https.
@@ -183,51 +250,6 @@ impl Config {
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))
     }
-}
-
-const FLAGS: &[&str] = &[
-    "max-pipelines",
-    "database-url",
-    "site-addr",
-    "pipelines",
-    "data-dir",
-    "site-root",
-    "public-url",
-    "demo",
-    "preview-url",
-    "max-upload-mb",
-    "max-unpacked-mb",
-    "shutdown-grace-secs",
-    "sandbox",
-    "sandbox-network",
-];
-
-/// `--name value` and `--name=value`; an unknown flag is an error, not a surprise.
-fn parse_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let Some(flag) = arg.strip_prefix("--") else {
-            return Err(format!(
-                "unexpected argument {arg:?}; flags look like --database-url=..."
-            ));
-        };
-        let (name, value) = match flag.split_once('=') {
-            Some((n, v)) => (n.to_string(), v.to_string()),
-            None => {
-                let v = it.next().ok_or_else(|| format!("--{flag} needs a value"))?;
-                (flag.to_string(), v.clone())
-            }
-        };
-        if !FLAGS.contains(&name.as_str()) {
-            return Err(format!(
-                "unknown flag --{name}; known: --{}",
-                FLAGS.join(", --")
-            ));
-        }
-        out.push((name, value));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -253,7 +275,8 @@ mod tests {
         );
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(!c.secure_cookies());
-        assert_eq!(c.seed_demo, None);
+        assert!(!c.seed_demo, "the demo account only where it is asked for");
+        assert_eq!(c.signup, Signup::Invite);
     }
 
     #[test]
@@ -262,8 +285,45 @@ mod tests {
         let c =
             Config::from_sources(&args(&["--database-url", "sqlite://x.db"]), env).expect("config");
         assert_eq!(c.database_url, "sqlite://x.db");
+        let c = Config::from_sources(&args(&["--signup=open", "--signup=invite"]), env)
+            .expect("config");
+        assert_eq!(c.signup, Signup::Invite, "the last flag wins");
         let c = Config::from_sources(&[], env).expect("config");
         assert_eq!(c.database_url, "postgres://env/db");
+    }
+
+    #[test]
+    fn only_the_dashboards_own_names_are_answered() {
+        let c = Config::from_sources(&[], |_| None).expect("config");
+        for host in [
+            "127.0.0.1:3000",
+            "localhost:3000",
+            "LOCALHOST",
+            "[::1]:3000",
+            "127.0.0.2",
+        ] {
+            assert!(c.is_dashboard_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:3000",
+            "10.0.0.5:3000",
+            "localhost.evil.example",
+            "",
+        ] {
+            assert!(!c.is_dashboard_host(host), "{host}");
+        }
+        let lan =
+            Config::from_sources(&args(&["--site-addr=10.0.0.5:3000"]), |_| None).expect("config");
+        assert!(lan.is_dashboard_host("10.0.0.5:3000"));
+        let public = Config::from_sources(
+            &args(&["--public-url=https://Deploys.Example.com/"]),
+            |_| None,
+        )
+        .expect("config");
+        assert!(public.is_dashboard_host("deploys.example.com"));
+        assert!(public.is_dashboard_host("deploys.example.com:443"));
+        assert!(!public.is_dashboard_host("127.0.0.1:3000"));
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub mod pipelines;
 pub mod process;
 mod recovery;
 mod report;
+mod request;
+mod retry;
 mod runner;
 pub mod sandbox;
 mod scheduler;
@@ -52,7 +54,8 @@ pub struct EngineConfig {
     /// (`FLIGHTDECK_SANDBOX=off`).
     pub sandbox: Option<sandbox::Sandbox>,
     /// How long a run waits out a database that does not answer before it
-    /// ends the deployment failed (its final write waits four times that).
+    /// ends the deployment failed (its final write is tried until it lands
+    /// or the server stops).
     pub db_patience: Duration,
 }
 
@@ -152,6 +155,14 @@ impl Engine {
         }
         self.trigger(trigger::TriggerRequest::retry(actor, &old))
             .await
+    }
+
+    /// Approves a deployment waiting for approval (a fork's pull request):
+    /// it is queued from now on, and runs when its site is free.
+    pub async fn approve(&self, actor: &Actor, id: DeploymentId) -> Result<(), AppError> {
+        trigger::approve(&self.inner.db, actor.team_id, id, actor.user_id).await?;
+        self.inner.wake.notify_one();
+        Ok(())
     }
 
     /// Cancels a deployment of a team. A queued one ends cancelled at once;

@@ -2,6 +2,7 @@
 //! [`OUTPUT_FLUSH`] so readers see it live, and bounded, so a step that
 //! prints gigabytes keeps its head and its tail.
 
+use super::retry::retrying;
 use crate::model::StepId;
 use crate::server::store::{Db, changes};
 use std::time::Duration;
@@ -15,7 +16,15 @@ const OUTPUT_FLUSH: Duration = Duration::from_millis(200);
 
 /// Writes a step's output as it arrives, at most every [`OUTPUT_FLUSH`],
 /// keeping the stored output bounded. Ends when the sender is dropped.
-pub(super) async fn write_output(db: Db, step_id: StepId, mut rx: mpsc::Receiver<Vec<u8>>) {
+/// Output a write could not store is kept and sent with the next one (it
+/// is bounded by the head and tail), and the last write is retried for
+/// `patience`, so a database that stops answering for a while loses none.
+pub(super) async fn write_output(
+    db: Db,
+    step_id: StepId,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    patience: Duration,
+) {
     let mut limiter = OutputLimiter::new(OUTPUT_HEAD_BYTES, OUTPUT_TAIL_BYTES);
     let mut pending = String::new();
     let mut tick = tokio::time::interval(OUTPUT_FLUSH);
@@ -27,17 +36,22 @@ pub(super) async fn write_output(db: Db, step_id: StepId, mut rx: mpsc::Receiver
             },
             _ = tick.tick() => {
                 if !pending.is_empty() {
-                    if let Err(e) = changes::append_output(&db, step_id, &pending).await {
-                        tracing::warn!(error = %e, "could not store step output");
+                    match changes::append_output(&db, step_id, &pending).await {
+                        Ok(()) => pending.clear(),
+                        Err(e) => tracing::warn!(error = %e, "could not store step output yet"),
                     }
-                    pending.clear();
+                    // The next flush is a period after this write ended, however
+                    // long the database kept it: the step's end is seen in between,
+                    // and the last write below waits out the database, for
+                    // `patience` and no longer.
+                    tick.reset();
                 }
             }
         }
     }
     pending.push_str(&limiter.finish());
     if !pending.is_empty()
-        && let Err(e) = changes::append_output(&db, step_id, &pending).await
+        && let Err(e) = retrying(patience, || changes::append_output(&db, step_id, &pending)).await
     {
         tracing::warn!(error = %e, "could not store step output");
     }

@@ -7,15 +7,16 @@
 
 use super::finish::{End, finish};
 use super::process::{self, Outcome, StepCommand};
+use super::retry::retrying;
 use super::scheduler::Claimed;
 use super::step_env::{self, Place, Shape, StepContext};
 use super::{Engine, Stop, output, report};
 use crate::model::{DeploymentId, DeploymentStatus, StepId, StepStatus};
 use crate::server::store::changes;
 use crate::server::store::{Db, deployments, sites};
-use std::future::Future;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// How often a running step looks for a cancel stored by another instance;
@@ -87,12 +88,22 @@ impl Engine {
                 .then(|| config.preview_hosts.url(d.id)),
             failed_step,
         };
-        // The final write must land, or the deployment would stay running:
-        // it is retried for longer than any other write. Should the database
-        // stay away even so, recovery fails the deployment at the next start.
+        // The final write must land, or the deployment would stay running
+        // and its site refuse manual deploys: it is tried until it does,
+        // for as long as this process runs. Should the server stop first,
+        // recovery fails the deployment at the next start.
         let db = &self.inner.db;
-        if let Err(e) = retrying(config.db_patience * 4, || finish(db, &d, &end)).await {
-            tracing::error!(deployment = %d.id, error = %e, "could not record the end of a deployment; the next start fails it");
+        loop {
+            match retrying(config.db_patience, || finish(db, &d, &end)).await {
+                Ok(()) => break,
+                Err(e) if self.inner.stopping.load(Ordering::SeqCst) => {
+                    tracing::error!(deployment = %d.id, error = %e, "could not record the end of a deployment before shutting down; the next start fails it");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(deployment = %d.id, error = %e, "still cannot record the end of a deployment; trying again");
+                }
+            }
         }
         let _ = tokio::fs::remove_dir_all(config.data.workspace(d.id)).await;
         let _ = tokio::fs::remove_file(config.data.report_file(d.id)).await;
@@ -277,7 +288,12 @@ impl Engine {
             &prepared.workspace,
         ));
         let (out_tx, out_rx) = mpsc::channel(64);
-        let writer = tokio::spawn(output::write_output(self.inner.db.clone(), step.id, out_rx));
+        let writer = tokio::spawn(output::write_output(
+            self.inner.db.clone(),
+            step.id,
+            out_rx,
+            config.db_patience,
+        ));
         let (watcher, cancelled) = self.watch_cancel(d.id, stop);
         let outcome = process::run(
             command,
@@ -359,29 +375,6 @@ async fn transition_step(
     let mut tx = db.pool.begin().await?;
     changes::transition_step(db, &mut tx, id, from, to).await?;
     changes::commit(db, tx).await
-}
-
-/// Tries `write` again through failures (a busy or restarting database, a
-/// deadlock victim), backing off up to 2 s between tries, for at most
-/// `patience`; then gives its last error.
-pub(super) async fn retrying<T, F, Fut>(patience: Duration, mut write: F) -> Result<T, sqlx::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, sqlx::Error>>,
-{
-    let deadline = Instant::now() + patience;
-    let mut wait = Duration::from_millis(50);
-    loop {
-        match write().await {
-            Ok(value) => return Ok(value),
-            Err(e) if Instant::now() + wait < deadline => {
-                tracing::warn!(error = %e, "a database write failed; trying again");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(2));
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// "step 2 of 3, …" as the start of a sentence.

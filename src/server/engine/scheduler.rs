@@ -72,8 +72,10 @@ impl Engine {
         let db = &self.inner.db;
         let candidates: Vec<Claimed> = sqlx::query_as(
             "select d.id, d.team_id, d.site_id, d.type, d.trigger_kind from deployments d where d.status = 'queued' \
+             and d.awaiting_approval = 0 \
              and not exists (select 1 from deployments r where r.site_id = d.site_id and r.status = 'running') \
-             and not exists (select 1 from deployments o where o.site_id = d.site_id and o.status = 'queued' and o.id < d.id) \
+             and not exists (select 1 from deployments o where o.site_id = d.site_id and o.status = 'queued' \
+             and o.awaiting_approval = 0 and o.id < d.id) \
              order by d.id limit 8",
         )
         .fetch_all(&db.pool)

@@ -230,6 +230,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             is_current: false,
+            awaiting_approval: false,
             steps: Vec::new(),
         }
     }

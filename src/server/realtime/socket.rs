@@ -5,17 +5,18 @@
 //! Each event's message is serialised once by the publisher and shared by
 //! every connection. A connection subscribes before it replays what the
 //! page missed, so nothing committed is skipped, and drops what it already
-//! sent by position, so nothing is sent twice. A client that falls more
-//! than [`bus::CAPACITY`] events behind is sent `reset` and closed; one
-//! whose socket stays full for [`SEND_TIMEOUT`] is closed: neither slows
-//! the others or grows the server's memory.
+//! sent by position, so nothing is sent twice. A client that falls out of
+//! the bus's ring (more than [`bus::RING_EVENTS`] events or
+//! [`bus::RING_BYTES`] behind) is sent `reset` and closed; one whose socket
+//! stays full for [`SEND_TIMEOUT`] is closed: neither slows the others or
+//! grows the server's memory. A replay is read in pages, never whole.
 
-use super::bus::{self, EventBus};
-use crate::model::{LiveMessage, TeamId};
-use crate::server::store::{Db, changes};
+use super::bus::{self, Ended, EventBus, Lagged};
+use crate::model::{LiveMessage, TeamId, UserId};
+use crate::server::store::sessions::DbSessionStore;
+use crate::server::store::{Db, accounts, changes};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 
 /// An idle connection hears from the server this often, so proxies keep
 /// it open and the page can tell a dead connection from a quiet one.
@@ -23,8 +24,40 @@ pub const HEARTBEAT: Duration = Duration::from_secs(20);
 /// A reconnecting page is replayed at most this many missed events;
 /// further behind, it is told to reset and refetch.
 pub const REPLAY_LIMIT: i64 = 5_000;
+/// A replay reads this many events at a time.
+const REPLAY_PAGE: i64 = 100;
 /// A send that cannot complete in this time means the client is gone or stuck.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a socket checks that its session and membership still hold
+/// (what this instance ends reaches it at once; this covers the others).
+pub const RECHECK: Duration = Duration::from_secs(15);
+
+/// Whose socket it is.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub session_id: String,
+    pub user_id: UserId,
+    pub team_id: TeamId,
+}
+
+impl Viewer {
+    fn ended_by(&self, ended: &Ended) -> bool {
+        match ended {
+            Ended::Sessions(ids) => ids.contains(&self.session_id),
+            Ended::Member { user, team } => *user == self.user_id && *team == self.team_id,
+        }
+    }
+
+    /// Whether the session still exists and its person is still a member.
+    async fn still_signed_in(&self, db: &Db) -> bool {
+        let live = DbSessionStore::new(db.clone())
+            .is_live(&self.session_id)
+            .await;
+        // A database hiccup is not a reason to close anyone's page.
+        let member = accounts::actor(db, self.user_id, self.team_id).await;
+        !matches!(live, Ok(false)) && !matches!(member, Ok(None))
+    }
+}
 
 async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
     matches!(
@@ -50,10 +83,12 @@ pub async fn serve(
     mut socket: WebSocket,
     db: Db,
     bus: EventBus,
-    team_id: TeamId,
+    viewer: Viewer,
     after: Option<i64>,
 ) {
+    let team_id = viewer.team_id;
     let mut closing = bus.closing();
+    let mut ended = bus.ended();
     // Subscribe first: whatever commits from here on arrives through `rx`,
     // and whatever committed before is in the table for the replay.
     let mut rx = bus.subscribe();
@@ -75,6 +110,7 @@ pub async fn serve(
     }
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     loop {
         tokio::select! {
             event = rx.recv() => match event {
@@ -87,11 +123,10 @@ pub async fn serve(
                         return;
                     }
                 }
-                Err(RecvError::Lagged(_)) => {
+                Err(Lagged) => {
                     let reason = "This page fell too far behind; reload its data.";
                     return reset(&mut socket, bus.position(), reason).await;
                 }
-                Err(RecvError::Closed) => return,
             },
             incoming = socket.recv() => match incoming {
                 // The page sends nothing but pings, which are answered for us.
@@ -101,6 +136,21 @@ pub async fn serve(
             _ = heartbeat.tick() => {
                 if !send(&mut socket, bus::wire(&LiveMessage::Heartbeat { position: last })).await {
                     return;
+                }
+            }
+            ending = ended.recv() => {
+                let signed_out = match ending {
+                    Ok(ending) => viewer.ended_by(&ending),
+                    // Missed some: look.
+                    Err(_) => !viewer.still_signed_in(&db).await,
+                };
+                if signed_out {
+                    return signed_out_close(&mut socket).await;
+                }
+            }
+            _ = recheck.tick() => {
+                if !viewer.still_signed_in(&db).await {
+                    return signed_out_close(&mut socket).await;
                 }
             }
             // The server is shutting down: "going away", so the page
@@ -115,6 +165,16 @@ pub async fn serve(
             }
         }
     }
+}
+
+/// Closes a socket whose session ended: 1008, "signed out", so the page
+/// sends its reader to sign in instead of reconnecting.
+async fn signed_out_close(socket: &mut WebSocket) {
+    let frame = CloseFrame {
+        code: close_code::POLICY,
+        reason: "Signed out.".into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// Resolves once the bus says the server is going away.
@@ -142,25 +202,38 @@ async fn replay(
         // A position from the future: the database was replaced.
         return Replay::Reset("The server's history changed; reload this page's data.");
     }
-    let rows = changes::events_after(db, Some(team_id), after, REPLAY_LIMIT + 1).await;
-    let rows = match rows {
-        Ok(rows) => rows,
+    // More than the limit missed: refetching is cheaper than replaying.
+    match changes::nth_event_after(db, team_id, after, REPLAY_LIMIT).await {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            return Replay::Reset("This page missed too much to replay; reload its data.");
+        }
         Err(e) => {
             tracing::warn!(error = %e, "could not replay events");
             return Replay::Reset("The server could not replay what this page missed.");
         }
-    };
-    if rows.len() as i64 > REPLAY_LIMIT {
-        return Replay::Reset("This page missed too much to replay; reload its data.");
     }
     let mut last = after;
-    for row in rows {
-        last = row.position;
-        let Some(event) = bus::Event::from_stored(row) else {
-            continue;
+    loop {
+        let rows = match changes::events_after(db, Some(team_id), last, REPLAY_PAGE).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not replay events");
+                return Replay::Reset("The server could not replay what this page missed.");
+            }
         };
-        if !send(socket, event.wire).await {
-            return Replay::Gone;
+        let full = rows.len() as i64 == REPLAY_PAGE;
+        for row in rows {
+            last = row.position;
+            let Some(event) = bus::Event::from_stored(row) else {
+                continue;
+            };
+            if !send(socket, event.wire).await {
+                return Replay::Gone;
+            }
+        }
+        if !full {
+            break;
         }
     }
     Replay::Done(last)

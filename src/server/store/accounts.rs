@@ -1,15 +1,31 @@
 //! Teams, users and memberships in storage. Every read that returns team
 //! data takes the team id, so nothing crosses teams.
 
-use super::db::{Db, now_ms, unique_violation};
-use crate::model::{
-    Actor, AppError, MemberInfo, Role, SessionInfo, TeamId, TeamSummary, UserId, UserInfo,
-};
+use super::db::{Backend, Db, now_ms, unique_violation};
+use crate::model::{Actor, AppError, Role, SessionInfo, TeamId, TeamSummary, UserId, UserInfo};
 
 /// What sign-in needs to check a password; never serialised.
 pub struct Credentials {
     pub user_id: UserId,
     pub password_hash: String,
+}
+
+/// Which team a new account belongs to.
+pub enum Joins<'a> {
+    /// A team of its own, which it owns.
+    OwnTeam(&'a str),
+    /// The team of an invite, named by its token's hash, with its role.
+    Invite(&'a str),
+}
+
+/// A person signing up.
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub joins: Joins<'a>,
+    /// Refuse unless this is the instance's first account.
+    pub only_if_first: bool,
 }
 
 /// Creates a user, a team of their own and their owner membership, in one
@@ -21,15 +37,40 @@ pub async fn create_account(
     password_hash: &str,
     team_name: &str,
 ) -> Result<(UserId, TeamId), AppError> {
-    let (user_id, team_id, now) = (UserId::new(), TeamId::new(), now_ms());
+    create(
+        db,
+        NewAccount {
+            email,
+            name,
+            password_hash,
+            joins: Joins::OwnTeam(team_name),
+            only_if_first: false,
+        },
+    )
+    .await
+}
+
+/// Creates a user and their membership, in one transaction: of a team of
+/// their own (owner), or of an invite's team with its role, using the
+/// invite up. Refused, creating nothing, when the email is taken, the
+/// invite is used, revoked or expired, or (`only_if_first`) another
+/// account exists already.
+pub async fn create(db: &Db, new: NewAccount<'_>) -> Result<(UserId, TeamId), AppError> {
+    let (user_id, now) = (UserId::new(), now_ms());
     let mut tx = db.pool.begin().await?;
+    if new.only_if_first && db.backend == Backend::Postgres {
+        // Two first sign-ups at once: one waits for the other's commit.
+        sqlx::query("select pg_advisory_xact_lock(7340433)")
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query(
         "insert into users (id, email, name, password_hash, created_at) values ($1, $2, $3, $4, $5)",
     )
     .bind(user_id)
-    .bind(email)
-    .bind(name)
-    .bind(password_hash)
+    .bind(new.email)
+    .bind(new.name)
+    .bind(new.password_hash)
     .bind(now)
     .execute(&mut *tx)
     .await
@@ -39,23 +80,94 @@ pub async fn create_account(
         }
         _ => e.into(),
     })?;
-    sqlx::query("insert into teams (id, name, created_at) values ($1, $2, $3)")
-        .bind(team_id)
-        .bind(team_name)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    if new.only_if_first {
+        // On SQLite the insert above holds the write lock, so the count is exact.
+        let (users,): (i64,) = sqlx::query_as("select count(*) from users")
+            .fetch_one(&mut *tx)
+            .await?;
+        if users > 1 {
+            return Err(AppError::forbidden(
+                "Sign-up here is by invitation: ask a team owner for an invite link.",
+            ));
+        }
+    }
+    let (team_id, role) = match new.joins {
+        Joins::OwnTeam(team_name) => {
+            let team_id = TeamId::new();
+            sqlx::query("insert into teams (id, name, created_at) values ($1, $2, $3)")
+                .bind(team_id)
+                .bind(team_name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            (team_id, Role::Owner)
+        }
+        Joins::Invite(token_hash) => {
+            let used: Option<(TeamId, Role)> = sqlx::query_as(
+                "update invites set used_at = $1, used_by = $2 where token_hash = $3 \
+                 and used_at is null and revoked_at is null and expires_at > $1 returning team_id, role",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            used.ok_or_else(|| {
+                AppError::forbidden(
+                    "This invite link was used, revoked or has expired: ask the team's owner for a new one.",
+                )
+            })?
+        }
+    };
     sqlx::query(
         "insert into memberships (team_id, user_id, role, created_at) values ($1, $2, $3, $4)",
     )
     .bind(team_id)
     .bind(user_id)
-    .bind(Role::Owner)
+    .bind(role)
     .bind(now)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok((user_id, team_id))
+}
+
+/// A new password for a user; the published-password warning goes with
+/// the old one.
+pub async fn set_password(db: &Db, user_id: UserId, password_hash: &str) -> Result<(), AppError> {
+    sqlx::query("update users set password_hash = $1, password_published = 0 where id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Marks a user's password as published (the demo's, in the README).
+pub async fn mark_password_published(db: &Db, user_id: UserId) -> Result<(), AppError> {
+    sqlx::query("update users set password_published = 1 where id = $1")
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Whether a user still signs in with a published password.
+pub async fn password_is_published(db: &Db, user_id: UserId) -> Result<bool, AppError> {
+    let row: Option<(i64,)> = sqlx::query_as("select password_published from users where id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.is_some_and(|(p,)| p != 0))
+}
+
+/// A user's password hash, to check their current password.
+pub async fn password_hash(db: &Db, user_id: UserId) -> Result<Option<String>, AppError> {
+    let row: Option<(String,)> = sqlx::query_as("select password_hash from users where id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|(h,)| h))
 }
 
 pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {
@@ -151,77 +263,4 @@ pub async fn session_info(
         teams,
         notices: Vec::new(),
     }))
-}
-
-pub async fn list_members(db: &Db, team_id: TeamId) -> Result<Vec<MemberInfo>, AppError> {
-    let rows: Vec<(UserId, String, String, Role, i64)> = sqlx::query_as(
-        "select u.id, u.email, u.name, m.role, m.created_at from memberships m \
-         join users u on u.id = m.user_id where m.team_id = $1 order by m.created_at, u.id",
-    )
-    .bind(team_id)
-    .fetch_all(&db.pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, email, name, role, joined_at)| MemberInfo {
-            user: UserInfo { id, email, name },
-            role,
-            joined_at,
-        })
-        .collect())
-}
-
-/// Adds an existing user to a team with a role, or changes their role if
-/// they are already a member.
-pub async fn add_member(db: &Db, team_id: TeamId, email: &str, role: Role) -> Result<(), AppError> {
-    let row: Option<(UserId,)> = sqlx::query_as("select id from users where email = $1")
-        .bind(email)
-        .fetch_optional(&db.pool)
-        .await?;
-    let Some((user_id,)) = row else {
-        return Err(AppError::invalid(
-            "No Flightdeck account uses that email yet. Ask them to sign up first, then add them.",
-        ));
-    };
-    let mut tx = db.pool.begin().await?;
-    // Takes the team's row lock first (a write lock on SQLite), so two owners
-    // demoting each other at once cannot leave the team without one.
-    sqlx::query("update teams set name = name where id = $1")
-        .bind(team_id)
-        .execute(&mut *tx)
-        .await?;
-    let current: Option<(Role,)> =
-        sqlx::query_as("select role from memberships where team_id = $1 and user_id = $2")
-            .bind(team_id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    match current {
-        Some((Role::Owner,)) if role != Role::Owner => {
-            let (owners,): (i64,) = sqlx::query_as(
-                "select count(*) from memberships where team_id = $1 and role = 'owner'",
-            )
-            .bind(team_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if owners <= 1 {
-                return Err(AppError::conflict(
-                    "A team needs at least one owner. Make someone else owner first.",
-                ));
-            }
-        }
-        _ => {}
-    }
-    sqlx::query(
-        "insert into memberships (team_id, user_id, role, created_at) values ($1, $2, $3, $4) \
-         on conflict (team_id, user_id) do update set role = excluded.role",
-    )
-    .bind(team_id)
-    .bind(user_id)
-    .bind(role)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }

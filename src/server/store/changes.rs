@@ -104,7 +104,28 @@ pub async fn commit(db: &Db, tx: Tx) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Appends output to a step and records it as an `output` event with its byte offset.
+/// The most text one `output` event carries.
+pub const OUTPUT_EVENT_BYTES: usize = 16 * 1024;
+
+/// `text` in pieces of at most `max` bytes, cut at character boundaries.
+fn chunks(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (chunk, tail) = rest.split_at(end);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// Appends output to a step and records it as `output` events with their
+/// byte offsets.
 pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     // Write first: a SQLite transaction that reads before writing can fail
@@ -127,12 +148,17 @@ pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), s
     .bind(step_id)
     .fetch_one(&mut *tx)
     .await?;
-    let change = Change::Output {
-        step_id,
-        offset: total - text.len() as i64,
-        text: text.to_string(),
-    };
-    insert_event(db, &mut tx, team_id, &change).await?;
+    // Each event carries a bounded chunk, so no one message is large.
+    let mut offset = total - text.len() as i64;
+    for chunk in chunks(text, OUTPUT_EVENT_BYTES) {
+        let change = Change::Output {
+            step_id,
+            offset,
+            text: chunk.to_string(),
+        };
+        insert_event(db, &mut tx, team_id, &change).await?;
+        offset += chunk.len() as i64;
+    }
     commit(db, tx).await
 }
 
@@ -230,4 +256,40 @@ pub async fn events_after(
         query = query.bind(team);
     }
     query.bind(after).bind(limit).fetch_all(&db.pool).await
+}
+
+/// The position of the team's `n`-th event after `after` (counting from
+/// 0), if there are that many: how a replay knows it is too long without
+/// reading it.
+pub async fn nth_event_after(
+    db: &Db,
+    team: TeamId,
+    after: i64,
+    n: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "select position from events where team_id = $1 and position > $2 \
+         order by position limit 1 offset $3",
+    )
+    .bind(team)
+    .bind(after)
+    .bind(n)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|(p,)| p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_goes_out_in_bounded_chunks_cut_between_characters() {
+        let text = format!("{}€{}", "a".repeat(9), "b".repeat(5));
+        let parts: Vec<&str> = chunks(&text, 10).collect();
+        assert_eq!(parts, ["aaaaaaaaa", "€bbbbb"]);
+        assert!(parts.iter().all(|p| p.len() <= 10));
+        assert_eq!(parts.concat(), text);
+        assert_eq!(chunks("", 10).count(), 0);
+    }
 }

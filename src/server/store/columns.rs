@@ -3,9 +3,9 @@
 //! read the types themselves, never their text.
 
 use crate::model::{
-    ArchiveId, CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, EventKind, Phase,
-    PipelineType, Role, SiteId, SiteState, SourceKind, StepId, StepStatus, TeamId, TriggerKind,
-    UserId,
+    ArchiveId, CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, EventKind, InviteId,
+    Phase, PipelineType, Role, SiteId, SiteState, SourceKind, StepId, StepStatus, TeamId,
+    TriggerKind, UserId,
 };
 use sqlx::{Any, Database, Decode, Encode, Type, encode::IsNull, error::BoxDynError};
 use std::str::FromStr;
@@ -59,7 +59,8 @@ id_column!(
     DeploymentId,
     StepId,
     CapsuleId,
-    ArchiveId
+    ArchiveId,
+    InviteId
 );
 enum_column!(
     Role,

@@ -13,7 +13,8 @@ pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.team_id, d.site_id, s.name 
     d.user_id, d.type, d.status, d.operation_name, d.meta, d.source_kind, d.branch, d.commit_sha, \
     d.repository, d.archive_name, d.trigger_kind, d.triggered_by, d.pr_number, d.error_message, \
     d.preview_url, d.retry_of_id, d.superseded_by_id, d.version, d.created_at, d.started_at, \
-    d.finished_at, case when s.current_deployment_id = d.id then 1 else 0 end as is_current";
+    d.finished_at, case when s.current_deployment_id = d.id then 1 else 0 end as is_current, \
+    d.awaiting_approval";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeploymentRow {
@@ -44,6 +45,7 @@ pub(crate) struct DeploymentRow {
     started_at: Option<i64>,
     finished_at: Option<i64>,
     is_current: i64,
+    awaiting_approval: i64,
 }
 
 impl From<DeploymentRow> for Deployment {
@@ -75,6 +77,7 @@ impl From<DeploymentRow> for Deployment {
             started_at: r.started_at,
             finished_at: r.finished_at,
             is_current: r.is_current != 0,
+            awaiting_approval: r.awaiting_approval != 0,
             steps: Vec::new(),
         }
     }

@@ -5,7 +5,8 @@
 //! - [`db`]: the pool, the backend, migrations.
 //! - [`changes`]: every write to a deployment or a step, with its change
 //!   event in the same transaction (the event log).
-//! - [`accounts`], [`sites`], [`deployments`]: records, scoped to a team.
+//! - [`accounts`], [`members`], [`invites`], [`sites`], [`deployments`]:
+//!   records, scoped to a team.
 //! - [`sessions`]: tower-sessions records in the same database.
 
 pub mod accounts;
@@ -13,6 +14,8 @@ pub mod changes;
 mod columns;
 pub mod db;
 pub mod deployments;
+pub mod invites;
+pub mod members;
 pub mod sessions;
 pub mod sites;
 

@@ -16,6 +16,7 @@ struct SiteRow {
     repository: String,
     branch: String,
     auto_deploy: i64,
+    previews: i64,
     state: SiteState,
     parent_site_id: Option<SiteId>,
     created_at: i64,
@@ -31,6 +32,7 @@ impl From<SiteRow> for Site {
             repository: r.repository,
             branch: r.branch,
             auto_deploy: r.auto_deploy != 0,
+            previews: r.previews != 0,
             state: r.state,
             parent_site_id: r.parent_site_id,
             created_at: r.created_at,
@@ -105,8 +107,8 @@ pub async fn insert(db: &Db, new: NewSite<'_>) -> Result<SiteId, AppError> {
     Ok(id)
 }
 
-const SITE_COLUMNS: &str = "id, team_id, name, slug, repository, branch, auto_deploy, state, \
-    parent_site_id, created_at";
+const SITE_COLUMNS: &str = "id, team_id, name, slug, repository, branch, auto_deploy, previews, \
+    state, parent_site_id, created_at";
 
 /// Every site of a team, by name, each with its current deployment.
 pub async fn list(db: &Db, team_id: TeamId) -> Result<Vec<Site>, AppError> {
@@ -150,7 +152,7 @@ async fn with_current(
          union all select {DEPLOYMENT_COLUMNS} {from} on d.site_id = s.id and d.status = 'running' \
          where s.team_id = $1{site_filter} \
          union all select {DEPLOYMENT_COLUMNS} {from} on d.site_id = s.id and d.status = 'queued' \
-         where s.team_id = $1{site_filter}"
+         and d.awaiting_approval = 0 where s.team_id = $1{site_filter}"
     );
     let mut query = sqlx::query_as::<_, DeploymentRow>(&sql).bind(team_id);
     if let Some(id) = only {
@@ -196,28 +198,75 @@ pub struct HookTarget {
     pub branch: String,
     pub repository: String,
     pub auto_deploy: bool,
+    pub previews: bool,
     pub secret: String,
 }
 
 /// The site a webhook URL names, whichever team it is (the delivery proves
 /// who sent it with the site's secret).
 pub async fn hook_target(db: &Db, id: SiteId) -> Result<Option<HookTarget>, AppError> {
-    let row: Option<(TeamId, String, String, i64, String)> = sqlx::query_as(
-        "select team_id, branch, repository, auto_deploy, webhook_secret from sites where id = $1",
+    let row: Option<(TeamId, String, String, i64, i64, String)> = sqlx::query_as(
+        "select team_id, branch, repository, auto_deploy, previews, webhook_secret from sites where id = $1",
     )
     .bind(id)
     .fetch_optional(&db.pool)
     .await?;
     Ok(row.map(
-        |(team_id, branch, repository, auto_deploy, secret)| HookTarget {
+        |(team_id, branch, repository, auto_deploy, previews, secret)| HookTarget {
             id,
             team_id,
             branch,
             repository,
             auto_deploy: auto_deploy != 0,
+            previews: previews != 0,
             secret,
         },
     ))
+}
+
+/// Changes what a site of the team does on its own: deploy pushes to its
+/// branch, deploy pull requests' previews.
+pub async fn set_automation(
+    db: &Db,
+    team_id: TeamId,
+    id: SiteId,
+    auto_deploy: bool,
+    previews: bool,
+) -> Result<(), AppError> {
+    let done = sqlx::query(
+        "update sites set auto_deploy = $1, previews = $2 where id = $3 and team_id = $4",
+    )
+    .bind(i64::from(auto_deploy))
+    .bind(i64::from(previews))
+    .bind(id)
+    .bind(team_id)
+    .execute(&db.pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::not_found("Site"));
+    }
+    Ok(())
+}
+
+/// Records a webhook delivery by its id; `false` when it was received
+/// before (a replay), so it is acted on once. Deliveries older than 30
+/// days are forgotten.
+pub async fn first_delivery(db: &Db, site: SiteId, delivery: &str) -> Result<bool, AppError> {
+    let now = now_ms();
+    sqlx::query("delete from webhook_deliveries where received_at < $1")
+        .bind(now - 30 * 24 * 3600 * 1000)
+        .execute(&db.pool)
+        .await?;
+    let done = sqlx::query(
+        "insert into webhook_deliveries (site_id, id, received_at) values ($1, $2, $3) \
+         on conflict (site_id, id) do nothing",
+    )
+    .bind(site)
+    .bind(delivery)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// What a site's own URL serves: its current deployment, and whether it is stopped.

@@ -39,6 +39,16 @@ pub fn request_host() -> Option<String> {
     Some(host.to_string())
 }
 
+/// The client's address, when the server was started with connection
+/// info (it always is; a test's router may not be).
+pub async fn client_address() -> Option<std::net::IpAddr> {
+    use axum::extract::ConnectInfo;
+    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
 /// During a page render, the live channel's position when the request
 /// arrived (read by the page guard before any data).
 pub fn stream_position_at_request() -> Option<i64> {

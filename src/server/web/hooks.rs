@@ -45,12 +45,11 @@ async fn receive(
         .await
         .map_err(|_| AppError::too_large("The payload is larger than 5 MB and was not read."))?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    github::deliver(
-        engine,
-        &site,
-        header("x-github-event").unwrap_or(""),
-        header("x-hub-signature-256"),
-        &body,
-    )
-    .await
+    let incoming = github::Incoming {
+        event: header("x-github-event").unwrap_or(""),
+        delivery: header("x-github-delivery"),
+        signature: header("x-hub-signature-256"),
+        body: &body,
+    };
+    github::deliver(db, engine, &site, incoming).await
 }

@@ -32,9 +32,9 @@ pub async fn upgrade(
     Query(params): Query<Params>,
 ) -> Response {
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let own = origin.to_str().is_ok_and(|o| {
-            is_own_origin(o, headers.get(header::HOST), config.public_url.as_deref())
-        });
+        let own = origin
+            .to_str()
+            .is_ok_and(|o| is_own_origin(o, headers.get(header::HOST), &config));
         if !own {
             return (
                 StatusCode::FORBIDDEN,
@@ -43,10 +43,22 @@ pub async fn upgrade(
                 .into_response();
         }
     }
-    let actor = match session::actor_of(&db, &session).await {
-        Ok(Some(actor)) => actor,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in.\n").into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.message).into_response(),
+    let (actor, session_id) = match (session::actor_of(&db, &session).await, session.id()) {
+        (Ok(Some(actor)), Some(id)) => (actor, id),
+        (Ok(_), _) => return (StatusCode::UNAUTHORIZED, "Please sign in.\n").into_response(),
+        (Err(e), _) => return (StatusCode::INTERNAL_SERVER_ERROR, e.message).into_response(),
+    };
+    let Some(place) = bus.open_socket(&session_id.to_string()) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "This session has too many pages open; close some.\n",
+        )
+            .into_response();
+    };
+    let viewer = socket::Viewer {
+        session_id: session_id.to_string(),
+        user_id: actor.user_id,
+        team_id: actor.team_id,
     };
     let after = match params.after.as_deref().map(str::parse::<i64>) {
         None => None,
@@ -64,5 +76,8 @@ pub async fn upgrade(
         .max_write_buffer_size(64 * 1024)
         .max_message_size(16 * 1024)
         .max_frame_size(16 * 1024)
-        .on_upgrade(move |ws| socket::serve(ws, db, bus, actor.team_id, after))
+        .on_upgrade(move |ws| async move {
+            socket::serve(ws, db, bus, viewer, after).await;
+            drop(place);
+        })
 }

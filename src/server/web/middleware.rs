@@ -77,11 +77,7 @@ pub async fn same_origin_writes(
         .is_some_and(|v| v == "cross-site" || v == "same-site");
     let origin_ok = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
-        Some(origin) => is_own_origin(
-            origin,
-            headers.get(header::HOST),
-            config.public_url.as_deref(),
-        ),
+        Some(origin) => is_own_origin(origin, headers.get(header::HOST), &config),
     };
     if cross_site || !origin_ok {
         return AppError::forbidden("This request came from another site and was refused.")
@@ -95,35 +91,104 @@ pub async fn same_origin_writes(
 pub(crate) fn is_own_origin(
     origin: &str,
     host: Option<&header::HeaderValue>,
-    public_url: Option<&str>,
+    config: &Config,
 ) -> bool {
-    if let Some(public) = public_url {
+    if let Some(public) = &config.public_url {
         return origin.trim_end_matches('/') == public.trim_end_matches('/');
     }
     let Some(host) = host.and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .is_some_and(|rest| rest == host)
+    config.is_dashboard_host(host)
+        && origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|rest| rest == host)
+}
+
+/// Requests are answered only for the dashboard's own host names (see
+/// [`Config::is_dashboard_host`]); a page that made its own name point here
+/// (DNS rebinding) gets 421 and nothing else. Preview hosts are answered
+/// by the layer outside this one.
+pub async fn known_hosts(
+    State(config): State<Arc<Config>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    if host.is_some_and(|h| config.is_dashboard_host(h)) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "This server does not answer for that host name. Set FLIGHTDECK_PUBLIC_URL to the dashboard's address.\n",
+    )
+        .into_response()
+}
+
+/// The most a server function (or a page request) may send: far more than
+/// any form needs. Uploads and webhooks have limits of their own.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Refuses a body over [`BODY_LIMIT`] with 413 before it is read: at once
+/// by its `Content-Length`, or when a body without one grows past it.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    let too_large = || {
+        AppError::too_large(format!(
+            "The request is larger than {} KB and was not read.",
+            BODY_LIMIT / 1024
+        ))
+        .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return too_large();
+    }
+    // A body without a length (chunked) is read up to the limit and no
+    // further: the handlers here read whole bodies anyway, and a few
+    // hundred KB held per request is the bound.
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return too_large();
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// A refused request outside the server functions (uploads, webhooks,
 /// middleware): the status its kind names and the same JSON body.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             [(header::CONTENT_TYPE, "application/json")],
             serde_json::to_string(&self).unwrap_or_default(),
         )
-            .into_response()
+            .into_response();
+        retry_after(&self, response.headers_mut());
+        response
+    }
+}
+
+/// `Retry-After` for an error that says when to try again.
+fn retry_after(err: &AppError, headers: &mut header::HeaderMap) {
+    if let Some(secs) = err.retry_after {
+        headers.insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
     }
 }
 
 /// Server functions answer errors with status 500; this gives a refused
-/// call the status its [`AppError`] kind names (400, 401, 403, 404, 409).
+/// call the status its [`AppError`] kind names (400 to 503), with
+/// `Retry-After` when it says when to try again.
 pub async fn server_fn_status(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
@@ -142,6 +207,7 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/json"),
         );
+        retry_after(&err, &mut parts.headers);
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -152,22 +218,38 @@ mod tests {
 
     #[test]
     fn only_the_dashboards_own_origin_may_write() {
+        let config = Config::from_sources(&[], |_| None).expect("config");
         let host = header::HeaderValue::from_static("127.0.0.1:3000");
-        assert!(is_own_origin("http://127.0.0.1:3000", Some(&host), None));
-        assert!(!is_own_origin("http://evil.example", Some(&host), None));
+        assert!(is_own_origin("http://127.0.0.1:3000", Some(&host), &config));
+        assert!(!is_own_origin("http://evil.example", Some(&host), &config));
         assert!(!is_own_origin(
             "http://abc.preview.localhost:3000",
             Some(&host),
-            None
+            &config
         ));
-        assert!(!is_own_origin("http://127.0.0.1:3000", None, None));
-        let public = Some("https://deploys.example.com");
+        assert!(!is_own_origin("http://127.0.0.1:3000", None, &config));
+        // A rebinding page is "same origin" with its own name: refused.
+        let rebound = header::HeaderValue::from_static("evil.example:3000");
+        assert!(!is_own_origin(
+            "http://evil.example:3000",
+            Some(&rebound),
+            &config
+        ));
+        let public = Config::from_sources(
+            &["--public-url=https://deploys.example.com".to_string()],
+            |_| None,
+        )
+        .expect("config");
         assert!(is_own_origin(
             "https://deploys.example.com",
             Some(&host),
-            public
+            &public
         ));
-        assert!(!is_own_origin("http://127.0.0.1:3000", Some(&host), public));
+        assert!(!is_own_origin(
+            "http://127.0.0.1:3000",
+            Some(&host),
+            &public
+        ));
     }
 
     #[test]

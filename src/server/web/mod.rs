@@ -17,4 +17,5 @@ pub mod middleware;
 pub mod previews;
 pub mod session;
 pub mod state;
+pub mod throttle;
 pub mod uploads;

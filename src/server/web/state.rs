@@ -1,5 +1,6 @@
 //! The state every handler and server function shares.
 
+use super::throttle::Throttle;
 use crate::model::AppError;
 use crate::server::config::Config;
 use crate::server::engine::Engine;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub engine: Engine,
     pub bus: EventBus,
+    pub throttle: Arc<Throttle>,
 }
 
 impl AppState {
