@@ -22,7 +22,7 @@ test("an owner invites by link; the link joins its team once, with its role", as
   const guest = await browser.newContext();
   const invited = await guest.newPage();
   await open(invited, url);
-  await expect(invited.getByRole("status")).toHaveText(`You are joining ${team} as viewer.`);
+  await expect(invited.getByRole("status")).toHaveText(`You are joining ${team} as a viewer.`);
   await expect(invited.getByLabel("Team name")).toHaveCount(0);
   await invited.getByLabel("Your name").fill("Vera Viewer");
   await invited.getByLabel("Email").fill(`vera-${id}@example.com`);

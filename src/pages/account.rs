@@ -64,7 +64,7 @@ fn ChangePasswordForm(change: ServerAction<ChangePassword>) -> impl IntoView {
         <section class="card form-card" aria-labelledby="password-title">
             <h2 id="password-title">"Change your password"</h2>
             <p class="muted">"Every other place you are signed in is signed out."</p>
-            <ActionForm action=change>
+            <ActionForm action=change attr:class="narrow-form">
                 <div class="field">
                     <label for="current-password">"Current password"</label>
                     <input id="current-password" name="current" type="password" autocomplete="current-password" required />

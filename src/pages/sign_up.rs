@@ -43,7 +43,7 @@ pub fn SignUpPage() -> impl IntoView {
                         (Some(Ok(joining)), _) => view! {
                             <p class="invite-banner" role="status">
                                 "You are joining " <strong>{joining.team_name}</strong>
-                                {format!(" as {}.", joining.role.label().to_lowercase())}
+                                {format!(" as {}.", with_article(&joining.role.label().to_lowercase()))}
                             </p>
                             <SignUpForm action error invite=token() />
                         }.into_any(),
@@ -103,4 +103,14 @@ fn SignUpForm(
             </button>
         </ActionForm>
     }
+}
+
+/// "a member", "an owner".
+fn with_article(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {word}")
 }

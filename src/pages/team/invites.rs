@@ -20,7 +20,7 @@ pub fn InvitesCard(
             <p class="muted">
                 "An invite link signs one person up into this team with the role you pick. It works once and for 7 days: send it only to them."
             </p>
-            <ActionForm action=create attr:class="inline-form">
+            <ActionForm action=create attr:class="inline-form invite-form">
                 <div class="field">
                     <label for="invite-role">"Invite as"</label>
                     <select id="invite-role" name="role">
