@@ -315,6 +315,45 @@ async fn a_new_password_ends_the_other_sessions_and_the_old_password() {
 }
 
 #[tokio::test]
+async fn a_borrowed_session_cannot_guess_the_password_either() {
+    let s = start_with(&[]).await;
+    let c = client();
+    sign_up(&c, &s, "ada@example.com", "Rockets").await;
+    let mut refused_at = None;
+    for attempt in 1..=10 {
+        let (status, _) = refused(
+            &c,
+            &s,
+            "change_password",
+            &[("current", "a guess"), ("new", "battery staple")],
+        )
+        .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused_at.get_or_insert(attempt);
+        }
+    }
+    let first = refused_at.expect("10 wrong current passwords are refused");
+    assert!(first <= 7, "refused from attempt {first}");
+    // Even the right one waits now, and so does signing in to the account.
+    let (status, _) = refused(
+        &c,
+        &s,
+        "change_password",
+        &[("current", "correct horse"), ("new", "battery staple")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = refused(
+        &client(),
+        &s,
+        "sign_in",
+        &[("email", "ada@example.com"), ("password", "correct horse")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn the_demos_published_password_is_on_every_page_until_it_is_changed() {
     let s = start_with(&["--demo=1".to_string()]).await;
     let c = client();

@@ -98,5 +98,9 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
     use self::ssr::*;
     let state = cx::state()?;
     let session = session::current().await?;
-    session::change_password(&state.db, &session, &state.bus, current, new).await
+    let attempt = session::Attempt {
+        throttle: &state.throttle,
+        address: cx::client_address().await,
+    };
+    session::change_password(&state.db, &session, &state.bus, attempt, current, new).await
 }

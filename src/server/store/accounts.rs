@@ -162,12 +162,14 @@ pub async fn password_is_published(db: &Db, user_id: UserId) -> Result<bool, App
 }
 
 /// A user's password hash, to check their current password.
-pub async fn password_hash(db: &Db, user_id: UserId) -> Result<Option<String>, AppError> {
-    let row: Option<(String,)> = sqlx::query_as("select password_hash from users where id = $1")
-        .bind(user_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(row.map(|(h,)| h))
+/// A user's email and password hash.
+pub async fn password_of(db: &Db, user_id: UserId) -> Result<Option<(String, String)>, AppError> {
+    Ok(
+        sqlx::query_as("select email, password_hash from users where id = $1")
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
 }
 
 pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {

@@ -201,11 +201,7 @@ pub async fn sign_in(
         return Err(AppError::invalid("Enter your password."));
     }
     if let Some(wait) = throttle.wait(&email, address, Instant::now()) {
-        let secs = wait.as_secs().max(1);
-        return Err(AppError::too_many(
-            format!("Too many wrong passwords: try again in {secs} s."),
-            secs,
-        ));
+        return Err(too_many(wait));
     }
     if password.chars().count() > validate::PASSWORD_MAX_CHARS {
         throttle.failed(&email, address, Instant::now());
@@ -232,6 +228,14 @@ pub async fn sign_in(
         .ok_or_else(AppError::internal)
 }
 
+fn too_many(wait: std::time::Duration) -> AppError {
+    let secs = wait.as_secs().max(1);
+    AppError::too_many(
+        format!("Too many wrong passwords: try again in {secs} s."),
+        secs,
+    )
+}
+
 /// Ends the session: its record is deleted (no request still in flight can
 /// write it back) and its sockets close.
 pub async fn sign_out(session: &Session, bus: &EventBus) -> Result<(), AppError> {
@@ -246,12 +250,21 @@ pub async fn sign_out(session: &Session, bus: &EventBus) -> Result<(), AppError>
     Ok(())
 }
 
+/// Where a password is tried: the throttle and the client's address.
+pub struct Attempt<'a> {
+    pub throttle: &'a Throttle,
+    pub address: Option<IpAddr>,
+}
+
 /// Changes the signed-in person's password after checking the current
-/// one; every other session of theirs ends, this one goes on.
+/// one; every other session of theirs ends, this one goes on. Wrong
+/// current passwords count as failed sign-ins, so a borrowed session
+/// cannot guess the password.
 pub async fn change_password(
     db: &Db,
     session: &Session,
     bus: &EventBus,
+    attempt: Attempt<'_>,
     current: String,
     new: String,
 ) -> Result<(), AppError> {
@@ -259,12 +272,18 @@ pub async fn change_password(
         .await?
         .ok_or_else(AppError::unauthenticated)?;
     validate::new_password(&new)?;
-    let stored = accounts::password_hash(db, actor.user_id)
+    let (email, stored) = accounts::password_of(db, actor.user_id)
         .await?
         .ok_or_else(AppError::unauthenticated)?;
+    let Attempt { throttle, address } = attempt;
+    if let Some(wait) = throttle.wait(&email, address, Instant::now()) {
+        return Err(too_many(wait));
+    }
     if !passwords::verify(current, stored).await? {
+        throttle.failed(&email, address, Instant::now());
         return Err(AppError::invalid("Your current password is not that."));
     }
+    throttle.succeeded(&email);
     let hash = passwords::hash(new).await?;
     accounts::set_password(db, actor.user_id, &hash).await?;
     let ended = DbSessionStore::new(db.clone())
