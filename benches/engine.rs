@@ -5,6 +5,9 @@
 //!   sites so several run at once, trigger to last completed;
 //! - per-step overhead: one site, pipelines run back to back; the time per
 //!   step minus the cost of spawning `sh -c true` by itself.
+//!
+//! `BENCH_SANDBOX=on` runs every step in the bubblewrap sandbox, as the
+//! server does by default (`off`, the default here, measures the engine).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -12,6 +15,7 @@ mod common;
 use flightdeck::model::{PipelineType, TeamId};
 use flightdeck::server::config::DataDir;
 use flightdeck::server::engine::pipelines::Pipelines;
+use flightdeck::server::engine::sandbox::Sandbox;
 use flightdeck::server::engine::trigger::TriggerRequest;
 use flightdeck::server::engine::{Engine, EngineConfig};
 use flightdeck::server::store::{Db, accounts, sites};
@@ -52,6 +56,7 @@ async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usi
         EngineConfig {
             max_parallel: parallel,
             grace: Duration::from_secs(1),
+            sandbox: sandboxed(),
             ..EngineConfig::new(DataDir::new(dir.path()).expect("data dir"))
         },
     )
@@ -138,6 +143,12 @@ async fn spawn_cost() -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The sandbox when `BENCH_SANDBOX=on`.
+fn sandboxed() -> Option<Sandbox> {
+    (std::env::var("BENCH_SANDBOX").as_deref() == Ok("on"))
+        .then(|| Sandbox::detect(true).expect("bubblewrap"))
 }
 
 #[tokio::main]
