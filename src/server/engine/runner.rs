@@ -88,6 +88,11 @@ impl Engine {
                 .then(|| config.preview_hosts.url(d.id)),
             failed_step,
         };
+        // Only a completed deploy is served; what an unfinished one
+        // published is removed before anyone is told it ended.
+        if status != DeploymentStatus::Completed {
+            let _ = tokio::fs::remove_dir_all(config.data.release(d.id)).await;
+        }
         // The final write must land, or the deployment would stay running
         // and its site refuse manual deploys: it is tried until it does,
         // for as long as this process runs. Should the server stop first,
@@ -107,11 +112,6 @@ impl Engine {
         }
         let _ = tokio::fs::remove_dir_all(config.data.workspace(d.id)).await;
         let _ = tokio::fs::remove_file(config.data.report_file(d.id)).await;
-        // Only a completed deploy is served; what an unfinished one
-        // published is removed.
-        if status != DeploymentStatus::Completed {
-            let _ = tokio::fs::remove_dir_all(config.data.release(d.id)).await;
-        }
     }
 
     async fn run_steps(
