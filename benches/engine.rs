@@ -56,7 +56,7 @@ async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usi
         EngineConfig {
             max_parallel: parallel,
             grace: Duration::from_secs(1),
-            sandbox: sandboxed(),
+            sandbox: sandboxed(dir.path()),
             ..EngineConfig::new(DataDir::new(dir.path()).expect("data dir"))
         },
     )
@@ -146,9 +146,9 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The sandbox when `BENCH_SANDBOX=on`.
-fn sandboxed() -> Option<Sandbox> {
+fn sandboxed(data: &std::path::Path) -> Option<Sandbox> {
     (std::env::var("BENCH_SANDBOX").as_deref() == Ok("on"))
-        .then(|| Sandbox::detect(true).expect("bubblewrap"))
+        .then(|| Sandbox::detect(true, data).expect("bubblewrap"))
 }
 
 #[tokio::main]

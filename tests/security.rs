@@ -8,7 +8,7 @@ use common::server::{
     Server, call, client, client_with_jar, get_deployment, history, ok, refused, sign_up,
     start_with, start_with_test_pipelines, wait_idle, wait_status,
 };
-use flightdeck::model::{Deployment, DeploymentStatus, SiteHooks, StepStatus};
+use flightdeck::model::{Deployment, DeploymentStatus, Site, SiteHooks, StepStatus, TriggerKind};
 use flightdeck::server::github::sign;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -281,6 +281,29 @@ async fn a_forks_pull_request_runs_nothing_until_a_member_approves_it() {
     let d = get_deployment(&c, &s, &other).await;
     assert_eq!(d.status, DeploymentStatus::Cancelled);
     assert!(d.steps.iter().all(|st| st.status == StepStatus::Queued));
+
+    // Retrying the rejected one holds it for approval again.
+    let again: Deployment = ok(&c, &s, "retry_deployment", &[("id", &other)]).await;
+    assert!(again.awaiting_approval, "{again:?}");
+    assert_eq!(again.trigger_kind, TriggerKind::PullRequest);
+    // Redeploying the approved preview runs it, and it stays a preview:
+    // a fork's code never replaces what the site serves.
+    let redeploy: Deployment = ok(&c, &s, "retry_deployment", &[("id", &id)]).await;
+    assert!(!redeploy.awaiting_approval);
+    let done = wait_status(
+        &c,
+        &s,
+        &redeploy.id.to_string(),
+        DeploymentStatus::Completed,
+    )
+    .await;
+    assert_eq!(done.trigger_kind, TriggerKind::PullRequest);
+    let served: Site = ok(&c, &s, "get_site", &[("id", &site.id)]).await;
+    assert_eq!(
+        served.current_deployment.map(|d| d.id),
+        Some(manual.id),
+        "the manual deploy is still what the site serves"
+    );
 }
 
 #[tokio::test]

@@ -146,7 +146,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     };
     let pipelines = Pipelines::load(config.pipelines_file.as_deref())?;
     let sandbox = if config.sandbox {
-        Some(Sandbox::detect(config.sandbox_network)?)
+        Some(Sandbox::detect(
+            config.sandbox_network,
+            config.data_dir.root(),
+        )?)
     } else {
         tracing::warn!(
             "FLIGHTDECK_SANDBOX=off: steps run on this machine as the server's own user, \

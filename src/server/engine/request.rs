@@ -141,7 +141,9 @@ impl TriggerRequest {
 
     /// The same type, source and meta as an earlier deployment, linked to
     /// it. A time capsule gets a capsule id of its own: a retry never
-    /// overwrites the capsule an earlier run wrote.
+    /// overwrites the capsule an earlier run wrote. A pull request's stays
+    /// a preview (it never replaces what the site serves), and one of a
+    /// fork that was never approved waits for approval again.
     pub fn retry(actor: &Actor, old: &Deployment) -> Self {
         let mut meta = old.meta.clone();
         if old.pipeline_type == PipelineType::TimeCapsule {
@@ -158,6 +160,11 @@ impl TriggerRequest {
             pr_number: old.pr_number,
             meta,
             retry_of: Some(old.id),
+            trigger: match old.trigger_kind {
+                TriggerKind::PullRequest => TriggerKind::PullRequest,
+                _ => TriggerKind::Manual,
+            },
+            awaiting_approval: old.awaiting_approval,
             ..Self::manual(actor, old.site_id, old.pipeline_type)
         }
     }

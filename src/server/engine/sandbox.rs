@@ -57,17 +57,19 @@ const ETC: &[&str] = &[
     "/etc/timezone",
 ];
 
-/// A working bubblewrap, and whether boxed steps may use the network.
+/// A working bubblewrap, whether boxed steps may use the network, and the
+/// data folder, which a box never shows but for the places bound into it.
 #[derive(Clone, Debug)]
 pub struct Sandbox {
     bwrap: PathBuf,
     network: bool,
+    data: PathBuf,
 }
 
 impl Sandbox {
     /// Finds `bwrap` on the `PATH` and checks that it can make a box here
     /// (user namespaces on); the error says how to fix it.
-    pub fn detect(network: bool) -> Result<Self, String> {
+    pub fn detect(network: bool, data: &Path) -> Result<Self, String> {
         let bwrap = std::env::var_os("PATH")
             .iter()
             .flat_map(std::env::split_paths)
@@ -78,7 +80,11 @@ impl Sandbox {
                  or start with FLIGHTDECK_SANDBOX=off to run steps without a sandbox"
                     .to_string()
             })?;
-        let sandbox = Self { bwrap, network };
+        let sandbox = Self {
+            bwrap,
+            network,
+            data: data.to_path_buf(),
+        };
         let probe = tempfile_dir()?;
         let mut cmd = sandbox.command(&probe, &[], "true");
         let out = cmd
@@ -139,6 +145,11 @@ impl Sandbox {
         ] {
             args.push(arg.into());
         }
+        // A data folder under a system folder (`/opt/flightdeck/data`)
+        // would be shown whole with it: an empty folder covers it, and the
+        // step's places are bound on top.
+        args.push("--tmpfs".into());
+        args.push(self.data.display().to_string());
         let mut bind = |flag: &str, path: &Path| {
             args.push(flag.into());
             args.push(path.display().to_string());
@@ -200,6 +211,7 @@ mod tests {
         Sandbox {
             bwrap: "/usr/bin/bwrap".into(),
             network,
+            data: "/srv/fd".into(),
         }
     }
 
@@ -225,6 +237,7 @@ mod tests {
             "--bind /srv/fd/releases/R /srv/fd/releases/R",
             "--ro-bind /srv/fd/archives/A /srv/fd/archives/A",
             "--tmpfs /tmp",
+            "--tmpfs /srv/fd",
             "--chdir /srv/fd/workspaces/W",
         ] {
             assert!(joined.contains(part), "{part} in {joined}");
