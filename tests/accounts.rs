@@ -315,6 +315,57 @@ async fn a_new_password_ends_the_other_sessions_and_the_old_password() {
 }
 
 #[tokio::test]
+async fn an_owners_links_stop_working_once_they_are_no_longer_an_owner() {
+    let s = invite_only().await;
+    let ada = client();
+    sign_up(&ada, &s, "ada@example.com", "Rockets").await;
+    let as_owner: NewInvite = ok(&ada, &s, "create_invite", &[("role", "owner")]).await;
+    let bob = client();
+    let info: SessionInfo = ok(
+        &bob,
+        &s,
+        "sign_up",
+        &form("bob@example.com", "ignored", Some(&as_owner.token)),
+    )
+    .await;
+    let bob_id = info.user.id.to_string();
+    let (demoted, removed) = (
+        ok::<NewInvite>(&bob, &s, "create_invite", &[("role", "owner")]).await,
+        ok::<NewInvite>(&bob, &s, "create_invite", &[("role", "viewer")]).await,
+    );
+    let (status, _) = call(&client(), &s, "invite_info", &[("invite", &demoted.token)]).await;
+    assert_eq!(status, StatusCode::OK, "open while bob is an owner");
+    let () = ok(
+        &ada,
+        &s,
+        "set_member_role",
+        &[("user_id", &bob_id), ("role", "member")],
+    )
+    .await;
+    for token in [&demoted.token, &removed.token] {
+        let (status, _) = call(&client(), &s, "invite_info", &[("invite", token)]).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "revoked with bob's ownership"
+        );
+    }
+    let listed: Vec<Invite> = ok(&ada, &s, "list_invites", &[]).await;
+    assert!(
+        listed
+            .iter()
+            .filter(|i| i.id == demoted.id || i.id == removed.id)
+            .all(|i| i.state == InviteState::Revoked),
+        "{listed:?}"
+    );
+    // Ada's own links still work.
+    let mine: NewInvite = ok(&ada, &s, "create_invite", &[("role", "member")]).await;
+    let () = ok(&ada, &s, "remove_member", &[("user_id", &bob_id)]).await;
+    let (status, _) = call(&client(), &s, "invite_info", &[("invite", &mine.token)]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_borrowed_session_cannot_guess_the_password_either() {
     let s = start_with(&[]).await;
     let c = client();

@@ -107,7 +107,25 @@ pub async fn set_role(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+    if role != Role::Owner {
+        revoke_invites_of(&mut tx, team_id, user_id).await?;
+    }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Revokes the open invites a person made in the team: a link an owner
+/// sent stops working once they are no longer an owner there.
+async fn revoke_invites_of(tx: &mut Tx, team_id: TeamId, user_id: UserId) -> Result<(), AppError> {
+    sqlx::query(
+        "update invites set revoked_at = $1 where team_id = $2 and created_by = $3 \
+         and used_at is null and revoked_at is null",
+    )
+    .bind(now_ms())
+    .bind(team_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -125,6 +143,7 @@ pub async fn remove(db: &Db, team_id: TeamId, user_id: UserId) -> Result<(), App
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+    revoke_invites_of(&mut tx, team_id, user_id).await?;
     tx.commit().await?;
     Ok(())
 }
