@@ -200,11 +200,11 @@ pub async fn sign_in(
     if password.is_empty() {
         return Err(AppError::invalid("Enter your password."));
     }
-    if let Some(wait) = throttle.wait(&email, address, Instant::now()) {
+    // Counted as failed until the password is found right.
+    if let Some(wait) = throttle.attempt(&email, address, Instant::now()) {
         return Err(too_many(wait));
     }
     if password.chars().count() > validate::PASSWORD_MAX_CHARS {
-        throttle.failed(&email, address, Instant::now());
         return Err(wrong());
     }
     let creds = accounts::credentials(db, &email).await?;
@@ -214,10 +214,9 @@ pub async fn sign_in(
     );
     let ok = passwords::verify(password, hash).await?;
     let Some(creds) = creds.filter(|_| ok) else {
-        throttle.failed(&email, address, Instant::now());
         return Err(wrong());
     };
-    throttle.succeeded(&email);
+    throttle.succeeded(&email, address);
     let teams = accounts::teams_of(db, creds.user_id).await?;
     let team = teams
         .first()
@@ -276,14 +275,13 @@ pub async fn change_password(
         .await?
         .ok_or_else(AppError::unauthenticated)?;
     let Attempt { throttle, address } = attempt;
-    if let Some(wait) = throttle.wait(&email, address, Instant::now()) {
+    if let Some(wait) = throttle.attempt(&email, address, Instant::now()) {
         return Err(too_many(wait));
     }
     if !passwords::verify(current, stored).await? {
-        throttle.failed(&email, address, Instant::now());
         return Err(AppError::invalid("Your current password is not that."));
     }
-    throttle.succeeded(&email);
+    throttle.succeeded(&email, address);
     let hash = passwords::hash(new).await?;
     accounts::set_password(db, actor.user_id, &hash).await?;
     let ended = DbSessionStore::new(db.clone())

@@ -47,7 +47,15 @@ impl Throttle {
     /// How long to wait before trying this email from this address again,
     /// if at all.
     pub fn wait(&self, email: &str, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
-        let failures = self.lock();
+        Self::wait_in(&self.lock(), email, address, now)
+    }
+
+    fn wait_in(
+        failures: &HashMap<Key, Failures>,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Option<Duration> {
         Self::keys(email, address)
             .iter()
             .filter_map(|k| failures.get(k))
@@ -56,9 +64,30 @@ impl Throttle {
             .max()
     }
 
+    /// Starts an attempt: the wait when there is one, else the attempt is
+    /// counted as failed at once, under the same lock, so many attempts
+    /// at the same moment cannot all pass before the first one fails. A
+    /// right password takes it back ([`Throttle::succeeded`]).
+    pub fn attempt(&self, email: &str, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        let mut failures = self.lock();
+        let wait = Self::wait_in(&failures, email, address, now);
+        if wait.is_none() {
+            Self::count(&mut failures, email, address, now);
+        }
+        wait
+    }
+
     /// Counts a wrong password.
     pub fn failed(&self, email: &str, address: Option<IpAddr>, now: Instant) {
-        let mut failures = self.lock();
+        Self::count(&mut self.lock(), email, address, now);
+    }
+
+    fn count(
+        failures: &mut HashMap<Key, Failures>,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) {
         if failures.len() > PRUNE_AT {
             failures.retain(|_, f| now.duration_since(f.last) < FORGET);
         }
@@ -80,10 +109,18 @@ impl Throttle {
         }
     }
 
-    /// A correct password clears the email's failures (not the address's:
-    /// one good account does not unlock guessing others).
-    pub fn succeeded(&self, email: &str) {
-        self.lock().remove(&Key::Email(email.to_lowercase()));
+    /// A correct password clears the email's failures and takes back the
+    /// address's count of this attempt (only that: one good account does
+    /// not unlock guessing others from the same address).
+    pub fn succeeded(&self, email: &str, address: Option<IpAddr>) {
+        let mut failures = self.lock();
+        failures.remove(&Key::Email(email.to_lowercase()));
+        if let Some(f) = address.and_then(|a| failures.get_mut(&Key::Address(a))) {
+            f.count = f.count.saturating_sub(1);
+            if f.count <= FREE {
+                f.until = f.last;
+            }
+        }
     }
 }
 
@@ -126,7 +163,26 @@ mod tests {
             t.failed("ada@example.com", None, now);
         }
         assert_eq!(t.wait("ada@example.com", None, now), Some(MAX_WAIT));
-        t.succeeded("ada@example.com");
+        t.succeeded("ada@example.com", None);
         assert_eq!(t.wait("ada@example.com", None, now), None);
+    }
+
+    #[test]
+    fn attempts_at_the_same_moment_count_before_any_of_them_ends() {
+        let t = Throttle::default();
+        let now = Instant::now();
+        let addr: Option<IpAddr> = Some("10.0.0.8".parse().expect("ip"));
+        // Many guesses in flight at once: only the free ones get through.
+        let through = (0..40)
+            .filter(|_| t.attempt("eve@example.com", addr, now).is_none())
+            .count();
+        assert_eq!(through, FREE as usize + 1);
+        // A right password from a quiet address is not held back by its
+        // own attempt.
+        let home: Option<IpAddr> = Some("10.0.0.9".parse().expect("ip"));
+        for _ in 0..10 {
+            assert_eq!(t.attempt("ada@example.com", home, now), None);
+            t.succeeded("ada@example.com", home);
+        }
     }
 }
