@@ -4,11 +4,13 @@
 
 mod common;
 
+use common::github::{HookedSite, fixture, hooked_site};
+
 use common::server::{
     Server, call, client, client_with_jar, get_deployment, history, ok, refused, sign_up,
-    start_with, start_with_test_pipelines, wait_idle, wait_status,
+    start_with, start_with_test_pipelines, wait_status,
 };
-use flightdeck::model::{Deployment, DeploymentStatus, Site, SiteHooks, StepStatus, TriggerKind};
+use flightdeck::model::{Deployment, DeploymentStatus, Site, StepStatus, TriggerKind};
 use flightdeck::server::github::sign;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -153,46 +155,9 @@ async fn one_session_may_not_open_sockets_without_end() {
     assert_eq!(refused_with, Some(429));
 }
 
-struct Hooked {
-    id: String,
-    secret: String,
-}
-
-/// A team whose site deploys `master`, the branch of GitHub's examples.
-async fn hooked_site(s: &Server, c: &reqwest::Client) -> Hooked {
-    sign_up(c, s, "ada@example.com", "Hello").await;
-    let site: flightdeck::model::Site = ok(
-        c,
-        s,
-        "create_site",
-        &[
-            ("name", "Hello World"),
-            ("repository", "https://github.com/Codertocat/Hello-World"),
-            ("branch", "master"),
-            ("auto_deploy", "on"),
-        ],
-    )
-    .await;
-    let id = site.id.to_string();
-    let hooks: SiteHooks = ok(c, s, "get_site_hooks", &[("id", &id)]).await;
-    wait_idle(c, s, &id).await;
-    Hooked {
-        id,
-        secret: hooks.secret,
-    }
-}
-
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/github/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
-}
-
 async fn deliver(
     s: &Server,
-    site: &Hooked,
+    site: &HookedSite,
     event: &str,
     delivery: &str,
     payload: &Value,

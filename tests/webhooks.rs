@@ -4,9 +4,11 @@
 
 mod common;
 
+use common::github::{HookedSite, fixture, hooked_site};
+
 use common::server::{
     Server, client, get_deployment, get_site, history, join_as_viewer, ok, refused, sign_up,
-    start_with_test_pipelines, wait_idle, wait_status,
+    start_with_test_pipelines, wait_status,
 };
 use flightdeck::model::{
     AppError, Deployment, DeploymentId, DeploymentStatus, SiteHooks, TriggerKind,
@@ -36,44 +38,6 @@ fn error(body: &Value) -> AppError {
     serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/github/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
-}
-
-struct Site {
-    id: String,
-    secret: String,
-}
-
-/// A team whose site deploys `master`, the branch of GitHub's examples.
-async fn site(s: &Server, c: &reqwest::Client) -> Site {
-    sign_up(c, s, "ada@example.com", "Hello").await;
-    let site: flightdeck::model::Site = ok(
-        c,
-        s,
-        "create_site",
-        &[
-            ("name", "Hello World"),
-            ("repository", "https://github.com/Codertocat/Hello-World"),
-            ("branch", "master"),
-            ("auto_deploy", "on"),
-        ],
-    )
-    .await;
-    let id = site.id.to_string();
-    let hooks: SiteHooks = ok(c, s, "get_site_hooks", &[("id", &id)]).await;
-    assert!(hooks.webhook_url.ends_with(&format!("/hooks/github/{id}")));
-    wait_idle(c, s, &id).await;
-    Site {
-        id,
-        secret: hooks.secret,
-    }
-}
-
 async fn deliver(
     s: &Server,
     site: &str,
@@ -101,7 +65,12 @@ async fn deliver(
     )
 }
 
-async fn signed(s: &Server, site: &Site, event: &str, payload: &Value) -> (StatusCode, Value) {
+async fn signed(
+    s: &Server,
+    site: &HookedSite,
+    event: &str,
+    payload: &Value,
+) -> (StatusCode, Value) {
     let body = serde_json::to_vec(payload).expect("json");
     deliver(
         s,
@@ -121,7 +90,7 @@ async fn deployments(c: &reqwest::Client, s: &Server, site: &str) -> Vec<Deploym
 async fn ping_answers_and_a_push_to_the_sites_branch_deploys_that_commit() {
     let s = start_with_test_pipelines().await;
     let c = client();
-    let site = site(&s, &c).await;
+    let site = hooked_site(&s, &c).await;
     let (status, body) = signed(&s, &site, "ping", &fixture("ping")).await;
     assert_eq!(
         (status, reply(&body).message.as_str()),
@@ -168,7 +137,7 @@ async fn ping_answers_and_a_push_to_the_sites_branch_deploys_that_commit() {
 async fn pushes_to_a_busy_site_wait_and_only_the_newest_runs() {
     let s = start_with_test_pipelines().await;
     let c = client();
-    let site = site(&s, &c).await;
+    let site = hooked_site(&s, &c).await;
     // A person's slow deploy keeps the site busy.
     let slow: Deployment = ok(
         &c,
@@ -218,7 +187,7 @@ async fn pushes_to_a_busy_site_wait_and_only_the_newest_runs() {
 async fn a_pull_request_deploys_a_preview_that_never_becomes_current() {
     let s = start_with_test_pipelines().await;
     let c = client();
-    let site = site(&s, &c).await;
+    let site = hooked_site(&s, &c).await;
     let current = get_site(&c, &s, &site.id)
         .await
         .current_deployment
@@ -261,7 +230,7 @@ async fn a_pull_request_deploys_a_preview_that_never_becomes_current() {
 async fn unsigned_badly_signed_oversized_or_malformed_deliveries_change_nothing() {
     let s = start_with_test_pipelines().await;
     let c = client();
-    let site = site(&s, &c).await;
+    let site = hooked_site(&s, &c).await;
     let body = serde_json::to_vec(&fixture("push")).expect("json");
     let before = deployments(&c, &s, &site.id).await.len();
 
@@ -322,14 +291,14 @@ async fn unsigned_badly_signed_oversized_or_malformed_deliveries_change_nothing(
 async fn a_rotated_secret_refuses_the_old_one_and_viewers_never_see_it() {
     let s = start_with_test_pipelines().await;
     let c = client();
-    let site = site(&s, &c).await;
+    let site = hooked_site(&s, &c).await;
     let rotated: SiteHooks = ok(&c, &s, "rotate_webhook_secret", &[("id", &site.id)]).await;
     let new_secret = rotated.secret.as_str();
     assert_ne!(new_secret, site.secret);
     assert_eq!(new_secret.len(), 64);
     let (status, _) = signed(&s, &site, "ping", &fixture("ping")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let rotated_site = Site {
+    let rotated_site = HookedSite {
         id: site.id.clone(),
         secret: new_secret.to_string(),
     };

@@ -7,6 +7,7 @@
 
 pub mod binary;
 pub mod db;
+pub mod github;
 pub mod server;
 
 pub use db::{TestDb, on_each_backend, postgres, sqlite};
