@@ -97,7 +97,10 @@ async fn a_server_killed_mid_step_fails_that_deployment_when_it_starts_again() {
     assert_eq!(d.status, DeploymentStatus::Failed, "{d:?}");
     let message = d.error_message.unwrap_or_default();
     assert!(
-        message.contains("server stopped during step 1") && message.contains("Long build"),
+        message.contains("instance running it")
+            && message.contains("stopped during step 1")
+            && message.contains("Long build")
+            && message.contains("when Flightdeck started again"),
         "{message}"
     );
     assert_eq!(d.steps[0].status, StepStatus::Failed);
@@ -153,7 +156,11 @@ async fn sigterm_stops_running_steps_within_the_grace_period_and_leaves_nothing_
     let page: DeploymentPage = api(&c, &server, "list_deployments", &[]).await;
     for d in &page.deployments {
         let message = d.error_message.as_deref().unwrap_or_default();
-        assert!(!message.contains("server stopped"), "{}: {message}", d.id);
+        assert!(
+            !message.contains("instance running it"),
+            "{}: {message}",
+            d.id
+        );
     }
 }
 

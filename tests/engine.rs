@@ -1,17 +1,19 @@
-//! The deployment engine with real shell steps, on SQLite and PostgreSQL.
+//! The deployment engine with real shell steps, on SQLite and on
+//! PostgreSQL with two instances (two engines, each with a pool of its
+//! own, sharing the database and the data folder, as two servers would).
 
 mod common;
 
 use common::{eventually, on_each_backend};
 use flightdeck::model::{
-    CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, ErrorKind, PipelineType, SiteId,
-    StepStatus, TeamId, TriggerKind,
+    CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, ErrorKind, InstanceId, PipelineType,
+    SiteId, StepStatus, TeamId, TriggerKind,
 };
 use flightdeck::server::config::DataDir;
 use flightdeck::server::engine::pipelines::Pipelines;
 use flightdeck::server::engine::trigger::{SKIPPED_FOR_NEWER_PUSH, Source, TriggerRequest};
 use flightdeck::server::engine::{Engine, EngineConfig, recover};
-use flightdeck::server::store::{Db, accounts, deployments, sites};
+use flightdeck::server::store::{Backend, Db, accounts, deployments, sites};
 use std::time::Duration;
 
 const PIPELINES: &str = r#"
@@ -62,6 +64,8 @@ timeout_secs = 1
 struct Fixture {
     db: Db,
     engine: Engine,
+    /// On PostgreSQL, a second instance: either may claim any deployment.
+    second: Option<Engine>,
     team: TeamId,
     site: SiteId,
     dir: tempfile::TempDir,
@@ -88,18 +92,28 @@ async fn fixture(db: Db) -> Fixture {
     let config = EngineConfig {
         max_parallel: 4,
         grace: Duration::from_millis(500),
+        lease: LEASE,
         ..EngineConfig::new(DataDir::new(dir.path()).expect("data dir"))
     };
-    let engine = Engine::start(
-        db.clone(),
-        Pipelines::with_overrides(PIPELINES).expect("pipelines"),
-        config,
-    )
-    .await
-    .expect("engine");
+    let pipelines = || Pipelines::with_overrides(PIPELINES).expect("pipelines");
+    let engine = Engine::start(db.clone(), pipelines(), config.clone())
+        .await
+        .expect("engine");
+    let second = match db.backend {
+        Backend::Postgres => {
+            let other = db.connect_again().await.expect("second pool");
+            Some(
+                Engine::start(other, pipelines(), config)
+                    .await
+                    .expect("second engine"),
+            )
+        }
+        Backend::Sqlite => None,
+    };
     Fixture {
         db,
         engine,
+        second,
         team,
         site,
         dir,
@@ -128,6 +142,36 @@ fn request(f: &Fixture, t: PipelineType, trigger: TriggerKind, branch: &str) -> 
         },
         retry_of: None,
         awaiting_approval: false,
+    }
+}
+
+/// The tests' lease: short, so a lost one shows within seconds.
+const LEASE: Duration = Duration::from_secs(6);
+
+impl Fixture {
+    fn engines(&self) -> Vec<&Engine> {
+        std::iter::once(&self.engine).chain(&self.second).collect()
+    }
+
+    /// The instance that claimed a deployment.
+    async fn owner(&self, id: DeploymentId) -> InstanceId {
+        let (owner,): (InstanceId,) =
+            sqlx::query_as("select claimed_by from deployments where id = $1")
+                .bind(id)
+                .fetch_one(&self.db.pool)
+                .await
+                .expect("claimed");
+        owner
+    }
+
+    /// An engine that does not run `id` (on PostgreSQL, the other
+    /// instance), so that what it is asked must reach the one that does.
+    async fn elsewhere(&self, id: DeploymentId) -> &Engine {
+        let owner = self.owner(id).await;
+        self.engines()
+            .into_iter()
+            .find(|e| e.instance_id() != owner)
+            .unwrap_or(&self.engine)
     }
 }
 
@@ -288,8 +332,19 @@ async fn cancelling_a_running_step_kills_its_whole_group_even_when_it_ignores_te
             || async { std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok() },
         )
         .await;
-        f.engine.cancel(f.team, id).await.expect("cancel");
+        // On PostgreSQL, asked of the instance that does not run it.
+        let asked = std::time::Instant::now();
+        f.elsewhere(id)
+            .await
+            .cancel(f.team, id)
+            .await
+            .expect("cancel");
         let d = wait_for(&f, id, DeploymentStatus::Cancelled).await;
+        assert!(
+            asked.elapsed() < Duration::from_millis(500) + Duration::from_secs(3),
+            "the cancel reached the running instance at once: {:?}",
+            asked.elapsed()
+        );
         assert_eq!(d.steps[0].status, StepStatus::Cancelled);
         assert_eq!(d.steps[1].status, StepStatus::Queued);
         assert!(
@@ -421,8 +476,9 @@ async fn racing_triggers_never_run_two_deployments_of_one_site() {
     on_each_backend(|db| async move {
         let f = fixture(db).await;
         let mut handles = Vec::new();
-        for _ in 0..6 {
-            let engine = f.engine.clone();
+        for i in 0..6 {
+            let engines = f.engines();
+            let engine = engines[i % engines.len()].clone();
             let req = request(&f, PipelineType::Deploy, TriggerKind::SiteCreated, "main");
             handles.push(tokio::spawn(async move { engine.trigger(req).await }));
         }
@@ -469,7 +525,8 @@ async fn a_step_that_overruns_its_timeout_fails_the_deployment() {
 }
 
 #[tokio::test]
-async fn deployments_left_running_by_a_stopped_server_are_failed_on_start() {
+async fn a_deployment_whose_instance_is_gone_is_failed_naming_the_step_and_its_late_writes_change_nothing()
+ {
     on_each_backend(|db| async move {
         let f = fixture(db.clone()).await;
         let id = f
@@ -483,18 +540,60 @@ async fn deployments_left_running_by_a_stopped_server_are_failed_on_start() {
             .await
             .expect("trigger");
         wait_step_running(&f, id, 1).await;
-        // What a crash leaves behind: nothing will ever finish this run. The
-        // running engine is told to stop watching it by the recovery below.
-        recover(&db).await.expect("recover");
+        let owner = f.owner(id).await;
+        // What a crash, a partition or a long pause looks like from the
+        // outside: the owner's lease ran out. Another instance (on SQLite,
+        // the next start) fails its work.
+        sqlx::query("update instances set lease_until = 0 where id = $1")
+            .bind(owner)
+            .execute(&db.pool)
+            .await
+            .expect("expire");
+        let failed = recover(&db, InstanceId::new()).await.expect("recover");
+        assert_eq!(failed, 1);
         let d = get(&f, id).await;
         assert_eq!(d.status, DeploymentStatus::Failed);
-        let message = d.error_message.expect("message");
+        let message = d.error_message.clone().expect("message");
         assert!(
-            message.contains("server stopped during step 2") && message.contains("Test"),
+            message.contains("instance running it")
+                && message.contains("stopped during step 2")
+                && message.contains("Test"),
             "{message}"
         );
         assert_eq!(d.steps[1].status, StepStatus::Failed);
         assert_eq!(d.steps[2].status, StepStatus::Queued);
+
+        // The owner finds at its next renewal that its lease is gone: it
+        // stops its step, records nothing over the survivor's verdict, and
+        // joins again under a new id.
+        let owner_engine = f
+            .engines()
+            .into_iter()
+            .find(|e| e.instance_id() == owner)
+            .expect("owner")
+            .clone();
+        eventually("the owner joins again", LEASE * 2, || async {
+            (owner_engine.instance_id() != owner).then_some(())
+        })
+        .await;
+        let after = get(&f, id).await;
+        assert_eq!(after.status, DeploymentStatus::Failed);
+        assert_eq!(after.error_message.as_deref(), Some(message.as_str()));
+        assert_eq!(after.steps[1].status, StepStatus::Failed);
+        assert_eq!(after.steps[2].status, StepStatus::Queued);
+        assert!(!after.is_current);
+        // And the site takes new work.
+        let next = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "main",
+            ))
+            .await
+            .expect("the site is free");
+        wait_for(&f, next, DeploymentStatus::Completed).await;
     })
     .await;
 }

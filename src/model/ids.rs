@@ -115,6 +115,11 @@ ulid_id!(
     /// An invite to join a team.
     InviteId
 );
+ulid_id!(
+    /// One run of a Flightdeck server process: what claims and runs
+    /// deployments, and holds a lease on the database while it lives.
+    InstanceId
+);
 
 #[cfg(test)]
 mod tests {

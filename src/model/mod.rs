@@ -21,7 +21,9 @@ pub use deployment::{
     Deployment, DeploymentPage, DeploymentStep, PipelineType, SourceKind, TriggerKind,
 };
 pub use error::{AppError, ErrorKind};
-pub use ids::{ArchiveId, CapsuleId, DeploymentId, InviteId, SiteId, StepId, TeamId, UserId};
+pub use ids::{
+    ArchiveId, CapsuleId, DeploymentId, InstanceId, InviteId, SiteId, StepId, TeamId, UserId,
+};
 pub use live::{Change, EventKind, LiveMessage};
 pub use meta::DeploymentMeta;
 pub use site::{Site, SiteHooks, SiteState};

@@ -136,6 +136,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
             config.data_dir.root().display()
         )
     })?;
+    check_shared_data_dir(&db, &config.data_dir).await?;
     // The demo (with its published password) only where it is asked for.
     let seeded = if config.seed_demo {
         demo::seed_if_empty(&db, &config.data_dir)
@@ -170,6 +171,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
             preview_hosts: config.preview_hosts.clone(),
             sandbox,
             db_patience: Duration::from_secs(30),
+            lease: config.lease,
         },
     )
     .await
@@ -269,6 +271,53 @@ fn router(state: AppState) -> Router {
             previews::route,
         ))
         .with_state(state)
+}
+
+/// Every instance on one database must see the same data folder: the
+/// releases previews serve, uploaded archives and local repositories live
+/// there, whichever instance wrote them. The first start stores a token
+/// in the database and in the folder; a folder with another token, or
+/// none while other instances are running, is refused.
+async fn check_shared_data_dir(db: &Db, data: &super::config::DataDir) -> Result<(), String> {
+    use super::store::instances;
+    let file = data.token_file();
+    let here = std::fs::read_to_string(&file)
+        .ok()
+        .map(|t| t.trim().to_string());
+    let proposed = here
+        .clone()
+        .unwrap_or_else(|| crate::model::InstanceId::new().to_string());
+    let stored = instances::data_dir_token(db, &proposed)
+        .await
+        .map_err(|e| format!("cannot read the data folder's token: {e}"))?;
+    let folder = data.root().display();
+    match here {
+        Some(token) if token == stored => Ok(()),
+        Some(_) => Err(format!(
+            "the data folder {folder} belongs to another Flightdeck database: every instance \
+             must use the data folder of the database it connects to (FLIGHTDECK_DATA_DIR)"
+        )),
+        None => {
+            if stored != proposed {
+                let others = instances::live_others(db, crate::model::InstanceId::new())
+                    .await
+                    .map_err(|e| format!("cannot read the instances: {e}"))?;
+                if others > 0 {
+                    return Err(format!(
+                        "{others} other instance(s) use this database, but the data folder {folder} \
+                         is not theirs: FLIGHTDECK_DATA_DIR must be one folder shared by every \
+                         instance (releases, uploads and repositories live there)"
+                    ));
+                }
+                tracing::warn!(
+                    "the data folder {folder} is new to this database: releases published before \
+                     are not in it"
+                );
+            }
+            std::fs::write(&file, &stored)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))
+        }
+    }
 }
 
 fn spawn_session_cleanup(store: DbSessionStore) {

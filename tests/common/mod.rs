@@ -6,6 +6,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod binary;
+pub mod cluster;
 pub mod db;
 pub mod github;
 pub mod server;

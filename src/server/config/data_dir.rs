@@ -28,6 +28,12 @@ impl DataDir {
         &self.root
     }
 
+    /// The token that ties this folder to its database: every instance
+    /// sharing a database must see the same folder (see `startup`).
+    pub fn token_file(&self) -> PathBuf {
+        self.root.join(".flightdeck-data-token")
+    }
+
     /// The embedded database's file.
     pub fn database_file(&self) -> PathBuf {
         self.root.join("flightdeck.db")

@@ -26,6 +26,7 @@ pub(super) const FLAGS: &[&str] = &[
     "max-upload-mb",
     "max-unpacked-mb",
     "shutdown-grace-secs",
+    "lease-secs",
     "sandbox",
     "sandbox-network",
     "signup",

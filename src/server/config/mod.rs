@@ -84,6 +84,10 @@ pub struct Config {
     /// `FLIGHTDECK_SANDBOX_NETWORK`: whether sandboxed steps reach the
     /// network (`on` by default: builds fetch packages).
     pub sandbox_network: bool,
+    /// `FLIGHTDECK_LEASE_SECS`: how long an instance's lease on the
+    /// database lasts (30 s); it renews it at a third of that, and its
+    /// work is failed by another instance once it has run out.
+    pub lease: Duration,
 }
 
 impl Config {
@@ -164,6 +168,15 @@ impl Config {
             Some("off") | Some("0") | Some("false") => Ok(false),
             Some(other) => Err(format!("{var} must be on or off (got {other:?})")),
         };
+        let lease = get("lease-secs", "FLIGHTDECK_LEASE_SECS").unwrap_or_else(|| "30".into());
+        let lease = match lease.parse::<u64>() {
+            Ok(n) if (3..=3600).contains(&n) => Duration::from_secs(n),
+            _ => {
+                return Err(format!(
+                    "FLIGHTDECK_LEASE_SECS must be a number of seconds from 3 to 3600 (got {lease:?})"
+                ));
+            }
+        };
         let sandbox = switch("sandbox", "FLIGHTDECK_SANDBOX")?;
         let sandbox_network = switch("sandbox-network", "FLIGHTDECK_SANDBOX_NETWORK")?;
         let mut upload_limits = UploadLimits::default();
@@ -183,6 +196,7 @@ impl Config {
             }
         }
         Ok(Self {
+            lease,
             sandbox,
             sandbox_network,
             shutdown_grace,
@@ -337,6 +351,7 @@ mod tests {
         assert!(Config::from_sources(&args(&["--public-url=ftp://x"]), |_| None).is_err());
         assert!(Config::from_sources(&args(&["--shutdown-grace-secs=soon"]), |_| None).is_err());
         assert!(Config::from_sources(&args(&["--sandbox=maybe"]), |_| None).is_err());
+        assert!(Config::from_sources(&args(&["--lease-secs=1"]), |_| None).is_err());
         let c = Config::from_sources(&[], |_| None).expect("config");
         assert!(
             c.sandbox && c.sandbox_network,

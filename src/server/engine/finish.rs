@@ -7,7 +7,7 @@ use crate::model::{
     TriggerKind,
 };
 use crate::server::store::changes::{self, DeploymentChange, Tx};
-use crate::server::store::{Db, now_ms};
+use crate::server::store::{Db, instances, now_ms};
 
 /// How a deployment's run ended.
 pub(super) struct End {
@@ -20,7 +20,9 @@ pub(super) struct End {
 }
 
 /// Ends a deployment; a completed deploy becomes its site's current one.
-/// Refused (no change) unless the deployment is still running.
+/// Refused (no change) unless the deployment is still running, and a
+/// completion also unless this instance still holds its lease: one whose
+/// lease ran out leaves the deployment to the survivor that fails it.
 pub(super) async fn finish(db: &Db, d: &Claimed, end: &End) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let completed = end.status == DeploymentStatus::Completed;
@@ -33,14 +35,18 @@ pub(super) async fn finish(db: &Db, d: &Claimed, end: &End) -> Result<(), sqlx::
         PipelineType::Restart if completed => Some(SiteState::Running),
         _ => None,
     };
-    if becomes_current || new_state.is_some() {
-        // Lock order everywhere: the site's row first, then the event lock
-        // that every status change takes. Triggers lock the site first too,
-        // so the two can never deadlock.
-        sqlx::query("update sites set name = name where id = $1")
-            .bind(d.site_id)
-            .execute(&mut *tx)
-            .await?;
+    // Lock order everywhere: the site's row first, then the instance's
+    // (shared), then the event lock that every status change takes.
+    // Triggers lock the site first too, and recovery takes no site, so none
+    // of them can deadlock. Being a write, it also takes SQLite's lock
+    // before anything is read.
+    sqlx::query("update sites set name = name where id = $1")
+        .bind(d.site_id)
+        .execute(&mut *tx)
+        .await?;
+    if completed && !instances::holds_lease(db, &mut tx, d.claimed_by).await? {
+        tracing::error!(deployment = %d.id, "this instance's lease ran out before the deployment completed; another instance fails it");
+        return Ok(());
     }
     let change = DeploymentChange {
         finished_at: Some(now_ms()),

@@ -2,7 +2,8 @@
 //! site, a global limit), their steps run as real processes in order, and
 //! every change is written through `store::changes` with its event.
 //!
-//! - this file: the [`Engine`] handle (start, trigger, retry, cancel, shutdown);
+//! - this file: the [`Engine`] handle (start, trigger, retry, shutdown);
+//! - [`cancel`]: cancelling, wherever the deployment runs;
 //! - [`trigger`]: building and queueing a deployment, the one-operation rule;
 //! - [`scheduler`]: the loop that claims queued work;
 //! - [`runner`]: one claimed deployment, step after step;
@@ -11,10 +12,14 @@
 //! - [`sandbox`]: the bubblewrap box a step runs in;
 //! - [`report`]: what a step reports back (the commit it checked out);
 //! - [`finish`]: the final write, current deployments, site state;
-//! - [`recovery`]: deployments a stopped server left running;
+//! - [`recovery`]: deployments a stopped instance left running;
+//! - [`lease`]: this instance's lease on the database, and the sweep for
+//!   instances that are gone;
 //! - [`pipelines`]: the definitions, compiled in or from a file.
 
+mod cancel;
 mod finish;
+mod lease;
 mod output;
 pub mod pipelines;
 pub mod process;
@@ -28,17 +33,17 @@ mod scheduler;
 pub mod step_env;
 pub mod trigger;
 
-use crate::model::{Actor, AppError, DeploymentId, DeploymentStatus, TeamId};
+use crate::model::{Actor, AppError, DeploymentId, InstanceId};
 use crate::server::config::{DataDir, PreviewHosts};
-use crate::server::store::changes::{self, DeploymentChange};
-use crate::server::store::{Db, deployments, now_ms};
+use crate::server::store::instances::{self, Host};
+use crate::server::store::{Db, deployments};
 use pipelines::Pipelines;
 pub use recovery::recover;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 
 /// Tunables of the engine.
 #[derive(Clone, Debug)]
@@ -57,12 +62,15 @@ pub struct EngineConfig {
     /// ends the deployment failed (its final write is tried until it lands
     /// or the server stops).
     pub db_patience: Duration,
+    /// How long this instance's lease on the database lasts
+    /// (`FLIGHTDECK_LEASE_SECS`); it is renewed at a third of it.
+    pub lease: Duration,
 }
 
 impl EngineConfig {
     /// Defaults for a data folder: four pipelines at once, five seconds of
     /// grace, previews on `*.preview.localhost:3000`, no sandbox, 30 s of
-    /// patience with the database.
+    /// patience with the database, a lease of 30 s.
     pub fn new(data: DataDir) -> Self {
         Self {
             data,
@@ -71,6 +79,7 @@ impl EngineConfig {
             preview_hosts: PreviewHosts::local(3000),
             sandbox: None,
             db_patience: Duration::from_secs(30),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -82,6 +91,9 @@ enum Stop {
     Cancelled,
     /// This server is shutting down and the grace period is over.
     ShuttingDown,
+    /// This instance could not keep its lease on the database: another
+    /// instance may take its work over soon.
+    LeaseLost,
 }
 
 /// Cheap to clone; one per server process.
@@ -94,8 +106,11 @@ struct Inner {
     db: Db,
     pipelines: Pipelines,
     config: EngineConfig,
-    /// Wakes the scheduler: something was queued or a slot came free.
-    wake: Notify,
+    /// The instance this engine runs as (a new one after a lost lease).
+    instance: Mutex<InstanceId>,
+    host: Host,
+    /// Set while the lease is not held: nothing new is claimed.
+    lease_lost: AtomicBool,
     slots: Arc<Semaphore>,
     /// The deployments this process runs, each with the channel that stops it.
     running: Mutex<HashMap<DeploymentId, watch::Sender<Option<Stop>>>>,
@@ -104,17 +119,25 @@ struct Inner {
     /// Set once the shutdown's grace period is over: whatever runs, or is
     /// claimed from now on, is stopped.
     stop_all: AtomicBool,
+    /// Set once nothing of this instance runs any more at shutdown: the
+    /// lease, kept until then, is given up.
+    stopped: AtomicBool,
 }
 
 impl Engine {
-    /// Fails what a previous process left running, then starts the loop
-    /// that claims queued deployments.
+    /// Registers this instance with its lease, fails what gone instances
+    /// left running and ends what they left of their steps on this host,
+    /// then starts the loops that claim queued deployments, keep the lease
+    /// and hear cancels from other instances.
     pub async fn start(
         db: Db,
         pipelines: Pipelines,
         config: EngineConfig,
     ) -> Result<Self, AppError> {
-        recover(&db).await?;
+        let id = InstanceId::new();
+        let host = Host::this();
+        instances::register(&db, id, &host, config.lease.as_millis() as i64).await?;
+        recover(&db, id).await?;
         process::adopt_orphans();
         let engine = Self {
             inner: Arc::new(Inner {
@@ -122,14 +145,19 @@ impl Engine {
                 db,
                 pipelines,
                 config,
-                wake: Notify::new(),
+                instance: Mutex::new(id),
+                host,
+                lease_lost: AtomicBool::new(false),
                 running: Mutex::new(HashMap::new()),
                 stopping: AtomicBool::new(false),
                 stop_all: AtomicBool::new(false),
+                stopped: AtomicBool::new(false),
             }),
         };
-        let scheduler = engine.clone();
-        tokio::spawn(async move { scheduler.claim_loop().await });
+        engine.end_left_groups(id).await;
+        tokio::spawn(engine.clone().claim_loop());
+        tokio::spawn(engine.clone().lease_loop());
+        tokio::spawn(engine.clone().cancel_listener());
         Ok(engine)
     }
 
@@ -140,7 +168,7 @@ impl Engine {
     /// Creates a deployment and wakes the scheduler.
     pub async fn trigger(&self, req: trigger::TriggerRequest) -> Result<DeploymentId, AppError> {
         let id = trigger::create(&self.inner.db, &self.inner.pipelines, req).await?;
-        self.inner.wake.notify_one();
+        self.inner.db.signals.work.notify_one();
         Ok(id)
     }
 
@@ -161,57 +189,8 @@ impl Engine {
     /// it is queued from now on, and runs when its site is free.
     pub async fn approve(&self, actor: &Actor, id: DeploymentId) -> Result<(), AppError> {
         trigger::approve(&self.inner.db, actor.team_id, id, actor.user_id).await?;
-        self.inner.wake.notify_one();
+        self.inner.db.signals.work.notify_one();
         Ok(())
-    }
-
-    /// Cancels a deployment of a team. A queued one ends cancelled at once;
-    /// a running one when its step's processes are gone. A deployment this
-    /// process runs is stopped at once; one another instance runs sees the
-    /// stored request.
-    pub async fn cancel(&self, team_id: TeamId, id: DeploymentId) -> Result<(), AppError> {
-        let db = &self.inner.db;
-        let Some(status) = deployments::status(db, team_id, id).await? else {
-            return Err(AppError::not_found("Deployment"));
-        };
-        match status {
-            DeploymentStatus::Queued => {
-                let mut tx = db.pool.begin().await?;
-                let change = DeploymentChange {
-                    finished_at: Some(now_ms()),
-                    ..Default::default()
-                };
-                let moved = changes::transition_deployment(
-                    db,
-                    &mut tx,
-                    id,
-                    DeploymentStatus::Queued,
-                    DeploymentStatus::Cancelled,
-                    change,
-                )
-                .await?;
-                changes::commit(db, tx).await?;
-                if moved {
-                    return Ok(());
-                }
-                // It started in the meantime: cancel it as a running one.
-                Box::pin(self.cancel(team_id, id)).await
-            }
-            DeploymentStatus::Running => {
-                sqlx::query("update deployments set cancel_requested_at = $1 where id = $2 and cancel_requested_at is null")
-                    .bind(now_ms())
-                    .bind(id)
-                    .execute(&db.pool)
-                    .await?;
-                if let Some(stop) = self.lock_running().get(&id) {
-                    stop.send_replace(Some(Stop::Cancelled));
-                }
-                Ok(())
-            }
-            _ => Err(AppError::conflict(format!(
-                "This deployment already ended {status}; there is nothing to cancel."
-            ))),
-        }
     }
 
     /// Stops for a shutdown: nothing new is claimed, running deployments get
@@ -221,7 +200,7 @@ impl Engine {
     pub async fn shutdown(&self, grace: Duration, skip_grace: impl Future<Output = ()>) {
         tokio::pin!(skip_grace);
         self.inner.stopping.store(true, Ordering::SeqCst);
-        self.inner.wake.notify_one();
+        self.inner.db.signals.work.notify_one();
         let all = self.inner.config.max_parallel.max(1) as u32;
         let idle = || self.inner.slots.acquire_many(all);
         tokio::select! {
@@ -248,6 +227,12 @@ impl Engine {
         let bound = self.inner.config.grace + Duration::from_secs(10);
         if tokio::time::timeout(bound, idle()).await.is_err() {
             tracing::error!("deployments did not stop in time");
+        }
+        // The lease ends now: whatever this instance could not end is
+        // failed by the others at once, not once the lease runs out.
+        self.inner.stopped.store(true, Ordering::SeqCst);
+        if let Err(e) = instances::stop(&self.inner.db, self.instance_id()).await {
+            tracing::warn!(error = %e, "could not record that this instance stopped");
         }
     }
 

@@ -40,16 +40,21 @@ impl StepCommand {
     }
 }
 
-/// Runs a step, sending output chunks to `output` as they are read.
-/// Returns only when every process of the step's group is gone.
+/// Runs a step, sending output chunks to `output` as they are read, and
+/// its process group to `spawned` once it has one. `cancel` turns to the
+/// grace a cancelled step gets between TERM and KILL; `grace` is the one
+/// for a timeout. Returns only when every process of the step's group is
+/// gone.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     step: StepCommand,
     cwd: &Path,
     env: &[(String, String)],
     timeout: Duration,
     grace: Duration,
-    mut cancel: watch::Receiver<bool>,
+    mut cancel: watch::Receiver<Option<Duration>>,
     output: mpsc::Sender<Vec<u8>>,
+    spawned: impl FnOnce(i32),
 ) -> std::io::Result<Outcome> {
     let (mut reader, writer) = std::io::pipe()?;
     let boxed = step.boxed;
@@ -67,6 +72,7 @@ pub async fn run(
     // Our copies of the pipe's write end must close, or the reader never ends.
     drop(cmd);
     let pgid = Pid::from_raw(child.id().map(|id| id as i32).unwrap_or(0));
+    spawned(pgid.as_raw());
     let reader_thread = std::thread::spawn(move || {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -96,7 +102,7 @@ pub async fn run(
             stop_group(&mut child, pgid, grace, boxed).await;
             Outcome::TimedOut(timeout)
         }
-        _ = wait_for_cancel(&mut cancel) => {
+        grace = wait_for_cancel(&mut cancel) => {
             stop_group(&mut child, pgid, grace, boxed).await;
             Outcome::Cancelled
         }
@@ -108,8 +114,12 @@ pub async fn run(
     Ok(outcome)
 }
 
-async fn wait_for_cancel(cancel: &mut watch::Receiver<bool>) {
-    while !*cancel.borrow() {
+/// The grace of the cancel, once there is one.
+async fn wait_for_cancel(cancel: &mut watch::Receiver<Option<Duration>>) -> Duration {
+    loop {
+        if let Some(grace) = *cancel.borrow() {
+            return grace;
+        }
         if cancel.changed().await.is_err() {
             // The sender is gone: nobody can cancel any more.
             std::future::pending::<()>().await;
@@ -195,6 +205,39 @@ fn group_members(pgid: Pid) -> Vec<Proc> {
         })
         .filter(|p| p.pgrp == pgid.as_raw())
         .collect()
+}
+
+/// Ends what is left of the group `pgid` that a stopped instance recorded
+/// for a step of `deployment`: each process that is still in that group
+/// and carries that deployment's id in its environment is killed (a group
+/// id may have been reused by something else since). Returns how many.
+pub async fn end_left_group(pgid: i64, deployment: crate::model::DeploymentId) -> usize {
+    let Ok(pgid) = i32::try_from(pgid) else {
+        return 0;
+    };
+    let mark = format!("FLIGHTDECK_DEPLOYMENT_ID={deployment}");
+    let ours = |p: &Proc| {
+        std::fs::read(format!("/proc/{}/environ", p.pid))
+            .is_ok_and(|environ| environ.split(|b| *b == 0).any(|var| var == mark.as_bytes()))
+    };
+    let mut ended = std::collections::HashSet::new();
+    for _ in 0..50 {
+        let left: Vec<Proc> = group_members(Pid::from_raw(pgid))
+            .into_iter()
+            .filter(|p| p.state != 'Z' && ours(p))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        for p in &left {
+            if nix::sys::signal::kill(Pid::from_raw(p.pid), Signal::SIGKILL).is_ok() {
+                ended.insert(p.pid);
+            }
+        }
+        reap_zombies_of(Pid::from_raw(pgid));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ended.len()
 }
 
 /// TERM to every process of the group but its leader.

@@ -11,17 +11,13 @@ use super::retry::retrying;
 use super::scheduler::Claimed;
 use super::step_env::{self, Place, Shape, StepContext};
 use super::{Engine, Stop, output, report};
-use crate::model::{DeploymentId, DeploymentStatus, StepId, StepStatus};
+use crate::model::{DeploymentStatus, StepId, StepStatus};
 use crate::server::store::changes;
-use crate::server::store::{Db, deployments, sites};
+use crate::server::store::{Db, deployments, instances, sites};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-
-/// How often a running step looks for a cancel stored by another instance;
-/// one made on this instance reaches the step at once.
-const CANCEL_LOOK: Duration = Duration::from_millis(500);
 
 /// How the steps ended.
 enum StepsEnd {
@@ -29,6 +25,9 @@ enum StepsEnd {
     Failed(String),
     /// Cancelled, with a message when it was not a person's doing.
     Cancelled(Option<String>),
+    /// Another instance ended the deployment (this one's lease ran out):
+    /// nothing of this run is recorded.
+    Gone,
 }
 
 /// The database stopped answering during the run, for longer than the
@@ -65,6 +64,8 @@ impl Engine {
             Ok(StepsEnd::Completed) => (DeploymentStatus::Completed, None, None),
             Ok(StepsEnd::Failed(message)) => (DeploymentStatus::Failed, Some(message), None),
             Ok(StepsEnd::Cancelled(message)) => (DeploymentStatus::Cancelled, message, None),
+            // The final write below is refused: the deployment ended already.
+            Ok(StepsEnd::Gone) => (DeploymentStatus::Failed, None, None),
             Err(lost) => {
                 tracing::error!(deployment = %d.id, error = %lost.error, "the database stopped answering during a run");
                 let during = match &lost.step {
@@ -143,11 +144,15 @@ impl Engine {
                 "step {} of {total}, \u{201c}{}\u{201d}",
                 step.sort_order, step.name
             );
-            match *stop.borrow() {
+            let stopped = *stop.borrow();
+            match stopped {
                 Some(Stop::ShuttingDown) => {
                     return Ok(StepsEnd::Cancelled(Some(format!(
                         "The server shut down before {label} started."
                     ))));
+                }
+                Some(Stop::LeaseLost) => {
+                    return Ok(StepsEnd::Cancelled(Some(lease_lost(&label, false))));
                 }
                 Some(Stop::Cancelled) => return Ok(StepsEnd::Cancelled(None)),
                 None => {}
@@ -158,11 +163,14 @@ impl Engine {
             {
                 return Ok(StepsEnd::Cancelled(None));
             }
-            retrying(patience, || {
+            let started = retrying(patience, || {
                 transition_step(db, step.id, StepStatus::Queued, StepStatus::Running)
             })
             .await
             .map_err(lost(None))?;
+            if !started {
+                return Ok(StepsEnd::Gone);
+            }
             let running = Some((step.id, label.clone()));
 
             let outcome = self.run_step(d, &step, &prepared, stop.clone()).await;
@@ -171,10 +179,14 @@ impl Engine {
             })
             .await
             .map_err(lost(running.clone()))?;
-            let shut_down = *stop.borrow() == Some(Stop::ShuttingDown);
+            let stopped = *stop.borrow();
             let (step_status, end) = match outcome {
                 Ok(Outcome::Succeeded) => (StepStatus::Completed, None),
-                Ok(Outcome::Cancelled) if shut_down => (
+                Ok(Outcome::Cancelled) if stopped == Some(Stop::LeaseLost) => (
+                    StepStatus::Cancelled,
+                    Some(StepsEnd::Cancelled(Some(lease_lost(&label, true)))),
+                ),
+                Ok(Outcome::Cancelled) if stopped == Some(Stop::ShuttingDown) => (
                     StepStatus::Cancelled,
                     Some(StepsEnd::Cancelled(Some(format!(
                         "The server shut down during {label}; the step was stopped."
@@ -295,6 +307,11 @@ impl Engine {
             config.db_patience,
         ));
         let (watcher, cancelled) = self.watch_cancel(d.id, stop);
+        // Without a PID namespace, the group is recorded so that an
+        // instance restarted on this host can end it should this one die.
+        let record_group = boxed.is_none();
+        let db = self.inner.db.clone();
+        let step_id = step.id;
         let outcome = process::run(
             command,
             &prepared.workspace,
@@ -303,49 +320,22 @@ impl Engine {
             config.grace,
             cancelled,
             out_tx,
+            |group| {
+                if record_group {
+                    tokio::spawn(async move {
+                        let _ =
+                            instances::set_process_group(&db, step_id, Some(group.into())).await;
+                    });
+                }
+            },
         )
         .await;
+        if record_group {
+            let _ = instances::set_process_group(&self.inner.db, step.id, None).await;
+        }
         watcher.abort();
         let _ = writer.await;
         outcome
-    }
-
-    async fn cancel_requested(&self, id: DeploymentId) -> Result<bool, sqlx::Error> {
-        let (at,): (Option<i64>,) =
-            sqlx::query_as("select cancel_requested_at from deployments where id = $1")
-                .bind(id)
-                .fetch_one(&self.inner.db.pool)
-                .await?;
-        Ok(at.is_some())
-    }
-
-    /// A flag for the step's process that turns true when this process
-    /// stops the deployment (at once) or, for a cancel stored by another
-    /// instance, when the poll finds it.
-    fn watch_cancel(
-        &self,
-        id: DeploymentId,
-        mut stop: watch::Receiver<Option<Stop>>,
-    ) -> (tokio::task::JoinHandle<()>, watch::Receiver<bool>) {
-        let (tx, rx) = watch::channel(stop.borrow().is_some());
-        let engine = self.clone();
-        let handle = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    changed = stop.changed() => {
-                        if changed.is_err() { return; }
-                        if stop.borrow().is_some() { let _ = tx.send(true); return; }
-                    }
-                    _ = tokio::time::sleep(CANCEL_LOOK) => {
-                        if engine.cancel_requested(id).await.unwrap_or(false) {
-                            let _ = tx.send(true);
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        (handle, rx)
     }
 }
 
@@ -365,16 +355,27 @@ async fn ready(place: &Place) -> bool {
     }
 }
 
-/// Moves a step from `from` to `to` in a transaction of its own.
+/// Moves a step from `from` to `to` in a transaction of its own; false
+/// when it was refused (the deployment was ended by another instance).
 async fn transition_step(
     db: &Db,
     id: StepId,
     from: StepStatus,
     to: StepStatus,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    changes::transition_step(db, &mut tx, id, from, to).await?;
-    changes::commit(db, tx).await
+    let moved = changes::transition_step(db, &mut tx, id, from, to).await?;
+    changes::commit(db, tx).await?;
+    Ok(moved)
+}
+
+/// Why a run stopped when this instance lost its lease.
+fn lease_lost(label: &str, during: bool) -> String {
+    let when = if during { "during" } else { "before" };
+    format!(
+        "This instance lost its lease on the database {when} {label}; the step was stopped so that \
+         another instance could take over. Run it again."
+    )
 }
 
 /// "step 2 of 3, …" as the start of a sentence.

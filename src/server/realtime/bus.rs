@@ -170,9 +170,9 @@ impl Drop for SocketPlace {
 }
 
 /// How long a committed event may wait before the publisher looks, at most.
-/// This instance's own commits wake the publisher at once; the poll is the
-/// safety net for commits made by other instances on a shared PostgreSQL.
-const POLL: Duration = Duration::from_millis(50);
+/// Every commit wakes the publisher at once (this instance's directly,
+/// other instances' through `LISTEN`); the poll is only the safety net.
+const POLL: Duration = Duration::from_secs(1);
 
 impl EventBus {
     /// Starts publishing events committed from now on.
@@ -308,7 +308,7 @@ impl EventBus {
     async fn publish_from(self, db: Db, mut last: i64) {
         const BATCH: i64 = 1000;
         loop {
-            let _ = tokio::time::timeout(POLL, db.events_written.notified()).await;
+            let _ = tokio::time::timeout(POLL, db.signals.events.notified()).await;
             match changes::events_after(&db, None, last, BATCH).await {
                 Ok(rows) => {
                     let full = rows.len() as i64 == BATCH;
@@ -320,7 +320,7 @@ impl EventBus {
                         self.published.store(last, Ordering::Release);
                     }
                     if full {
-                        db.events_written.notify_one();
+                        db.signals.events.notify_one();
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read new events"),

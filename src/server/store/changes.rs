@@ -6,7 +6,7 @@
 use super::db::{Backend, Db, now_ms};
 use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in, step_with_team};
 use crate::model::{
-    Change, Deployment, DeploymentId, DeploymentStatus, StepId, StepStatus, TeamId,
+    Change, Deployment, DeploymentId, DeploymentStatus, InstanceId, StepId, StepStatus, TeamId,
 };
 use sqlx::{Any, Transaction};
 
@@ -20,6 +20,8 @@ pub struct DeploymentChange {
     pub error_message: Option<String>,
     pub superseded_by_id: Option<DeploymentId>,
     pub preview_url: Option<String>,
+    /// The instance that claims it (queued to running).
+    pub claimed_by: Option<InstanceId>,
 }
 
 /// Moves a deployment from `from` to `to` if it is still in `from`.
@@ -41,7 +43,8 @@ pub async fn transition_deployment(
         "update deployments set status = $1, version = version + 1, \
          started_at = coalesce($2, started_at), finished_at = coalesce($3, finished_at), \
          error_message = coalesce($4, error_message), superseded_by_id = coalesce($5, superseded_by_id), \
-         preview_url = coalesce($8, preview_url) where id = $6 and status = $7",
+         preview_url = coalesce($8, preview_url), claimed_by = coalesce($9, claimed_by) \
+         where id = $6 and status = $7",
     )
     .bind(to)
     .bind(change.started_at)
@@ -51,6 +54,7 @@ pub async fn transition_deployment(
     .bind(id)
     .bind(from)
     .bind(change.preview_url)
+    .bind(change.claimed_by)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -78,11 +82,19 @@ pub async fn transition_step(
         StepStatus::Running => (Some(now), None),
         _ => (None, Some(now)),
     };
-    let done = sqlx::query(
+    // A step starts only in a running deployment: an instance whose work
+    // another one failed cannot start its next step.
+    let running_deployment = if to == StepStatus::Running {
+        " and exists (select 1 from deployments d where d.id = deployment_steps.deployment_id \
+         and d.status = 'running')"
+    } else {
+        ""
+    };
+    let done = sqlx::query(&format!(
         "update deployment_steps set status = $1, version = version + 1, \
          started_at = coalesce($2, started_at), finished_at = coalesce($3, finished_at) \
-         where id = $4 and status = $5",
-    )
+         where id = $4 and status = $5{running_deployment}",
+    ))
     .bind(to)
     .bind(started)
     .bind(finished)
@@ -100,7 +112,31 @@ pub async fn transition_step(
 /// Commits a transaction that wrote change events and wakes the publisher.
 pub async fn commit(db: &Db, tx: Tx) -> Result<(), sqlx::Error> {
     tx.commit().await?;
-    db.events_written.notify_one();
+    db.signals.events.notify_one();
+    Ok(())
+}
+
+/// Asks for a running deployment to be cancelled: the instance running it
+/// is told at commit (`NOTIFY`) and stops it at once; the stored request
+/// is what its safety-net poll finds, should the notification be lost.
+pub async fn request_cancel(db: &Db, id: DeploymentId) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "update deployments set cancel_requested_at = $1 where id = $2 and cancel_requested_at is null",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if db.backend == Backend::Postgres {
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(super::notify::CANCEL)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let _ = db.signals.cancels.send(id);
     Ok(())
 }
 
@@ -129,13 +165,15 @@ fn chunks(text: &str, max: usize) -> impl Iterator<Item = &str> {
 pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     // Write first: a SQLite transaction that reads before writing can fail
-    // to upgrade its lock under load.
+    // to upgrade its lock under load. Only a running step takes output: a
+    // late write of an instance whose work was failed changes nothing.
     let bytes = match db.backend {
         Backend::Sqlite => "length(cast(output as blob))",
         Backend::Postgres => "octet_length(output)",
     };
     let row: Option<(i64,)> = sqlx::query_as(&format!(
-        "update deployment_steps set output = output || $1 where id = $2 returning {bytes}"
+        "update deployment_steps set output = output || $1 where id = $2 and status = 'running' \
+         returning {bytes}"
     ))
     .bind(text)
     .bind(step_id)
@@ -197,7 +235,9 @@ async fn insert_event(
 ) -> Result<(), sqlx::Error> {
     let payload = serde_json::to_string(change).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     if db.backend == Backend::Postgres {
-        sqlx::query("select pg_advisory_xact_lock(7340432)")
+        // With the lock, the notifications that wake the other instances
+        // at commit (see `notify`).
+        sqlx::query(super::notify::event_lock_sql(change))
             .execute(&mut **tx)
             .await?;
     }

@@ -3,8 +3,8 @@
 //! read the types themselves, never their text.
 
 use crate::model::{
-    ArchiveId, CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, EventKind, InviteId,
-    Phase, PipelineType, Role, SiteId, SiteState, SourceKind, StepId, StepStatus, TeamId,
+    ArchiveId, CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, EventKind, InstanceId,
+    InviteId, Phase, PipelineType, Role, SiteId, SiteState, SourceKind, StepId, StepStatus, TeamId,
     TriggerKind, UserId,
 };
 use sqlx::{Any, Database, Decode, Encode, Type, encode::IsNull, error::BoxDynError};
@@ -60,7 +60,8 @@ id_column!(
     StepId,
     CapsuleId,
     ArchiveId,
-    InviteId
+    InviteId,
+    InstanceId
 );
 enum_column!(
     Role,

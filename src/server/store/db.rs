@@ -1,10 +1,12 @@
 //! The database: one code path for SQLite and PostgreSQL over sqlx's `Any`
 //! driver, the backend chosen from the URL at start.
 
+pub use super::notify::Signals;
 use crate::model::AppError;
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which database server a URL names.
@@ -15,13 +17,24 @@ pub enum Backend {
 }
 
 /// A pool of connections and the backend behind it. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// Woken after a transaction that wrote change events commits, so this
-    /// instance publishes them at once instead of at the next poll.
-    pub events_written: std::sync::Arc<tokio::sync::Notify>,
+    /// What this instance hears of the others' commits (and its own): on
+    /// PostgreSQL through `LISTEN`, see [`super::notify`].
+    pub signals: Arc<Signals>,
+    /// Where it is, for the listener's own connection (never printed: it
+    /// may hold a password).
+    url: Arc<str>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
+    }
 }
 
 impl Db {
@@ -69,11 +82,22 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| format!("cannot apply migrations: {e}"))?;
-        Ok(Self {
+        let db = Self {
             pool,
             backend,
-            events_written: Default::default(),
-        })
+            signals: Default::default(),
+            url: url.into(),
+        };
+        if backend == Backend::Postgres {
+            super::notify::spawn_listener(db.url.to_string(), Arc::downgrade(&db.signals));
+        }
+        Ok(db)
+    }
+
+    /// Another pool on the same database, with signals of its own: what a
+    /// second instance would have (tests run two engines this way).
+    pub async fn connect_again(&self) -> Result<Self, String> {
+        Self::connect(&self.url).await
     }
 }
 

@@ -8,14 +8,18 @@
 //! - [`accounts`], [`members`], [`invites`], [`sites`], [`deployments`]:
 //!   records, scoped to a team.
 //! - [`sessions`]: tower-sessions records in the same database.
+//! - [`instances`]: the instances sharing the database and their leases;
+//!   [`notify`]: how they wake each other (`LISTEN`/`NOTIFY`).
 
 pub mod accounts;
 pub mod changes;
 mod columns;
 pub mod db;
 pub mod deployments;
+pub mod instances;
 pub mod invites;
 pub mod members;
+pub mod notify;
 pub mod sessions;
 pub mod sites;
 
