@@ -625,3 +625,40 @@ async fn a_step_that_prints_megabytes_keeps_its_head_and_tail_and_says_what_was_
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_run_the_database_has_running_but_no_runner_runs_is_failed_by_its_own_instance() {
+    on_each_backend(|db| async move {
+        let f = fixture(db.clone()).await;
+        // What a claim whose commit landed but whose answer was lost leaves
+        // behind: running, claimed by a live instance that runs nothing.
+        let mut req = request(&f, PipelineType::Deploy, TriggerKind::Push, "main");
+        req.awaiting_approval = true;
+        let id = f.engine.trigger(req).await.expect("trigger");
+        sqlx::query("update deployments set status = 'running', claimed_by = $1 where id = $2")
+            .bind(f.engine.instance_id())
+            .bind(id)
+            .execute(&db.pool)
+            .await
+            .expect("lost claim");
+        let d = wait_for(&f, id, DeploymentStatus::Failed).await;
+        let message = d.error_message.expect("message");
+        assert!(
+            message.contains("lost track of this run between steps"),
+            "{message}"
+        );
+        // And the site takes new work.
+        let next = f
+            .engine
+            .trigger(request(
+                &f,
+                PipelineType::Deploy,
+                TriggerKind::Manual,
+                "main",
+            ))
+            .await
+            .expect("the site is free");
+        wait_for(&f, next, DeploymentStatus::Completed).await;
+    })
+    .await;
+}

@@ -84,14 +84,16 @@ impl Engine {
         }
     }
 
-    /// Whether a cancel was stored for the deployment.
-    pub(super) async fn cancel_requested(&self, id: DeploymentId) -> Result<bool, sqlx::Error> {
-        let (at,): (Option<i64>,) =
-            sqlx::query_as("select cancel_requested_at from deployments where id = $1")
+    /// Whether the run should stop: a cancel was stored for the
+    /// deployment, or it is no longer running (another instance failed it
+    /// when this one's lease ran out).
+    pub(super) async fn should_stop(&self, id: DeploymentId) -> Result<bool, sqlx::Error> {
+        let (at, status): (Option<i64>, DeploymentStatus) =
+            sqlx::query_as("select cancel_requested_at, status from deployments where id = $1")
                 .bind(id)
                 .fetch_one(&self.inner.db.pool)
                 .await?;
-        Ok(at.is_some())
+        Ok(at.is_some() || status != DeploymentStatus::Running)
     }
 
     /// The grace a step's process gets once it is to stop: set at once
@@ -113,6 +115,16 @@ impl Engine {
         let (tx, rx) = watch::channel(stop.borrow().map(&grace));
         let engine = self.clone();
         let handle = tokio::spawn(async move {
+            // The poll runs inside the select: a database that hangs never
+            // keeps a stop (a lost lease above all) from the step.
+            let poll = || async {
+                loop {
+                    tokio::time::sleep(CANCEL_LOOK).await;
+                    if engine.should_stop(id).await.unwrap_or(false) {
+                        return;
+                    }
+                }
+            };
             loop {
                 tokio::select! {
                     changed = stop.changed() => {
@@ -120,11 +132,9 @@ impl Engine {
                         let why = *stop.borrow();
                         if let Some(why) = why { let _ = tx.send(Some(grace(why))); return; }
                     }
-                    _ = tokio::time::sleep(CANCEL_LOOK) => {
-                        if engine.cancel_requested(id).await.unwrap_or(false) {
-                            let _ = tx.send(Some(engine.inner.config.grace));
-                            return;
-                        }
+                    () = poll() => {
+                        let _ = tx.send(Some(engine.inner.config.grace));
+                        return;
                     }
                 }
             }

@@ -16,9 +16,10 @@
 //! never continues under that id: once its own runs are over it joins
 //! again as a new instance.
 
+use super::recovery::fail_lost_runs;
 use super::{Engine, Stop, process, recover};
 use crate::model::InstanceId;
-use crate::server::store::instances;
+use crate::server::store::{Backend, instances};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -40,12 +41,14 @@ impl Engine {
     /// Renews the lease until the engine has stopped (through a shutdown's
     /// grace period: what still runs is still this instance's), stopping
     /// this instance's work when the lease cannot be kept.
-    pub(super) async fn lease_loop(self) {
+    pub(super) async fn lease_loop(self, registered: Instant) {
         let lease = self.inner.config.lease;
         let every = lease / 3;
         // The last renewal known to have landed, by when it was sent: the
         // database's lease runs at least `lease` from then.
-        let mut renewed = Instant::now();
+        let mut renewed = registered;
+        // On SQLite nobody could take the work over: there is no lease to lose.
+        let can_lose = self.inner.db.backend == Backend::Postgres;
         loop {
             let next = Instant::now() + every;
             let lose_at = renewed + lease * 2 / 3;
@@ -72,7 +75,7 @@ impl Engine {
                         self.inner.lease_lost.store(false, Ordering::SeqCst);
                         self.inner.db.signals.work.notify_one();
                     }
-                    self.sweep().await;
+                    self.spawn_sweep();
                 }
                 Ok(Ok(false)) => {
                     // The lease ran out, or a survivor found this instance
@@ -86,7 +89,7 @@ impl Engine {
                 Ok(Err(e)) => tracing::warn!(error = %e, "could not renew this instance's lease"),
                 Err(_) => tracing::warn!("renewing this instance's lease takes too long"),
             }
-            if Instant::now() >= renewed + lease * 2 / 3 {
+            if can_lose && Instant::now() >= renewed + lease * 2 / 3 {
                 self.lose_lease("this instance could not renew its lease");
             }
             tokio::time::sleep_until(next).await;
@@ -124,6 +127,9 @@ impl Engine {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        if self.inner.stopping.load(Ordering::SeqCst) {
+            return false;
+        }
         let id = InstanceId::new();
         match instances::register(&self.inner.db, id, &self.inner.host, self.lease_ms()).await {
             Ok(()) => {
@@ -144,15 +150,34 @@ impl Engine {
         }
     }
 
+    /// Sweeps in a task of its own, one at a time: however long it takes
+    /// (rows locked, a slow `/proc`), the renewals go on.
+    fn spawn_sweep(&self) {
+        if self.inner.sweeping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let engine = self.clone();
+        tokio::spawn(async move {
+            engine.sweep().await;
+            engine.inner.sweeping.store(false, Ordering::SeqCst);
+        });
+    }
+
     /// What the living do for the gone: fail their deployments, end the
-    /// process groups they left on this host, forget the long gone.
-    pub(super) async fn sweep(&self) {
+    /// process groups they left on this host, forget the long gone; and
+    /// fail what this instance claimed but runs nowhere.
+    async fn sweep(&self) {
+        let db = &self.inner.db;
         let me = self.instance_id();
-        if let Err(e) = recover(&self.inner.db, me).await {
+        if let Err(e) = recover(db, me).await {
             tracing::warn!(error = %e.message, "could not fail the work of stopped instances");
         }
+        let runs = |id| self.lock_running().contains_key(&id);
+        if let Err(e) = fail_lost_runs(db, me, runs).await {
+            tracing::warn!(error = %e.message, "could not fail the runs this instance lost");
+        }
         self.end_left_groups(me).await;
-        let _ = instances::forget_old(&self.inner.db).await;
+        let _ = instances::forget_old(db).await;
     }
 
     /// Ends the process groups that gone instances of this host recorded,

@@ -111,6 +111,8 @@ struct Inner {
     host: Host,
     /// Set while the lease is not held: nothing new is claimed.
     lease_lost: AtomicBool,
+    /// Set while a sweep for gone instances runs.
+    sweeping: AtomicBool,
     slots: Arc<Semaphore>,
     /// The deployments this process runs, each with the channel that stops it.
     running: Mutex<HashMap<DeploymentId, watch::Sender<Option<Stop>>>>,
@@ -136,6 +138,7 @@ impl Engine {
     ) -> Result<Self, AppError> {
         let id = InstanceId::new();
         let host = Host::this();
+        let registered = tokio::time::Instant::now();
         instances::register(&db, id, &host, config.lease.as_millis() as i64).await?;
         recover(&db, id).await?;
         process::adopt_orphans();
@@ -148,6 +151,7 @@ impl Engine {
                 instance: Mutex::new(id),
                 host,
                 lease_lost: AtomicBool::new(false),
+                sweeping: AtomicBool::new(false),
                 running: Mutex::new(HashMap::new()),
                 stopping: AtomicBool::new(false),
                 stop_all: AtomicBool::new(false),
@@ -156,7 +160,7 @@ impl Engine {
         };
         engine.end_left_groups(id).await;
         tokio::spawn(engine.clone().claim_loop());
-        tokio::spawn(engine.clone().lease_loop());
+        tokio::spawn(engine.clone().lease_loop(registered));
         tokio::spawn(engine.clone().cancel_listener());
         Ok(engine)
     }

@@ -31,7 +31,7 @@ pub(super) async fn record(db: &Db, data: &DataDir, id: DeploymentId) -> Result<
     let mut tx = db.pool.begin().await?;
     let changed = sqlx::query(
         "update deployments set commit_sha = $1, version = version + 1 \
-         where id = $2 and (commit_sha is null or commit_sha <> $1)",
+         where id = $2 and status = 'running' and (commit_sha is null or commit_sha <> $1)",
     )
     .bind(&commit)
     .bind(id)

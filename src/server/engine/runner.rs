@@ -157,7 +157,7 @@ impl Engine {
                 Some(Stop::Cancelled) => return Ok(StepsEnd::Cancelled(None)),
                 None => {}
             }
-            if retrying(patience, || self.cancel_requested(d.id))
+            if retrying(patience, || self.should_stop(d.id))
                 .await
                 .map_err(lost(None))?
             {
@@ -310,8 +310,16 @@ impl Engine {
         // Without a PID namespace, the group is recorded so that an
         // instance restarted on this host can end it should this one die.
         let record_group = boxed.is_none();
-        let db = self.inner.db.clone();
-        let step_id = step.id;
+        let (group_tx, group_rx) = tokio::sync::oneshot::channel::<i32>();
+        let recorded = record_group.then(|| {
+            let db = self.inner.db.clone();
+            let step_id = step.id;
+            tokio::spawn(async move {
+                if let Ok(group) = group_rx.await {
+                    let _ = instances::set_process_group(&db, step_id, Some(group.into())).await;
+                }
+            })
+        });
         let outcome = process::run(
             command,
             &prepared.workspace,
@@ -321,16 +329,13 @@ impl Engine {
             cancelled,
             out_tx,
             |group| {
-                if record_group {
-                    tokio::spawn(async move {
-                        let _ =
-                            instances::set_process_group(&db, step_id, Some(group.into())).await;
-                    });
-                }
+                let _ = group_tx.send(group);
             },
         )
         .await;
-        if record_group {
+        // The group is gone: its record goes, once it was written.
+        if let Some(recorded) = recorded {
+            let _ = recorded.await;
             let _ = instances::set_process_group(&self.inner.db, step.id, None).await;
         }
         watcher.abort();

@@ -9,8 +9,8 @@ use super::{Engine, Stop};
 use crate::model::{
     DeploymentId, DeploymentStatus, InstanceId, PipelineType, SiteId, TeamId, TriggerKind,
 };
-use crate::server::store::changes::{self, DeploymentChange};
-use crate::server::store::{Backend, now_ms, unique_violation};
+use crate::server::store::changes::{self, DeploymentChange, Tx};
+use crate::server::store::{Backend, instances, now_ms, unique_violation};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -88,53 +88,75 @@ impl Engine {
             };
             let engine = self.clone();
             tokio::spawn(async move {
-                let id = claimed.id;
+                // Even should the run panic, its entry and its slot are
+                // given back (the sweep then fails what it left running).
+                let _done = Done {
+                    engine: engine.clone(),
+                    id: claimed.id,
+                    permit: Some(permit),
+                };
                 engine.run_deployment(claimed, stop).await;
-                engine.lock_running().remove(&id);
-                drop(permit);
-                engine.inner.db.signals.work.notify_one();
             });
         }
     }
 
     /// Takes the oldest queued deployment of a free site and marks it
-    /// running, claimed by this instance and registered so a cancel
-    /// reaches it at once.
+    /// running, claimed by this instance, only while it holds its lease,
+    /// and registered (before the commit, so that the sweep never takes a
+    /// claim being made for a lost one) so a cancel reaches it at once.
     async fn claim_next(
         &self,
     ) -> Result<Option<(Claimed, watch::Receiver<Option<Stop>>)>, sqlx::Error> {
         let db = &self.inner.db;
         let me = self.instance_id();
-        // Locked until the claim commits; other instances pass it by.
-        let candidates = match db.backend {
-            Backend::Postgres => format!("{CANDIDATES} for update of d skip locked"),
-            Backend::Sqlite => CANDIDATES.to_string(),
-        };
         for _ in 0..CLAIM_TRIES {
-            let mut tx = db.pool.begin().await?;
-            let Some(c) = sqlx::query_as::<_, Candidate>(&candidates)
-                .fetch_optional(&mut *tx)
-                .await?
-            else {
+            let (mut tx, candidate) = match db.backend {
+                Backend::Postgres => {
+                    let mut tx = db.pool.begin().await?;
+                    if !instances::holds_lease(db, &mut tx, me).await? {
+                        return Ok(None);
+                    }
+                    // Locked until the claim commits; other instances pass it by.
+                    let candidate = sqlx::query_as::<_, Candidate>(&format!(
+                        "{CANDIDATES} for update of d skip locked"
+                    ))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    (tx, candidate)
+                }
+                // One claimer; read first, so the transaction below starts
+                // with its write (SQLite's lock is taken, never upgraded).
+                Backend::Sqlite => {
+                    let candidate = sqlx::query_as::<_, Candidate>(CANDIDATES)
+                        .fetch_optional(&db.pool)
+                        .await?;
+                    (db.pool.begin().await?, candidate)
+                }
+            };
+            let Some(c) = candidate else {
                 return Ok(None);
             };
-            let change = DeploymentChange {
-                started_at: Some(now_ms()),
-                claimed_by: Some(me),
-                ..Default::default()
+            let (stop, stopped) = watch::channel(None);
+            self.lock_running().insert(c.id, stop);
+            let claimed = self.claim(&mut tx, &c, me).await;
+            let claimed = match claimed {
+                Ok(true) => changes::commit(db, tx).await.map(|()| true),
+                other => other,
             };
-            match changes::transition_deployment(
-                db,
-                &mut tx,
-                c.id,
-                DeploymentStatus::Queued,
-                DeploymentStatus::Running,
-                change,
-            )
-            .await
-            {
+            let mut running = self.lock_running();
+            match claimed {
                 Ok(true) => {
-                    changes::commit(db, tx).await?;
+                    let stop = &running[&c.id];
+                    // Claimed just as the shutdown's grace ran out, or as
+                    // the lease was lost or renewed under a new id: it
+                    // stops before its first step.
+                    if self.inner.stop_all.load(Ordering::SeqCst) {
+                        stop.send_replace(Some(Stop::ShuttingDown));
+                    } else if self.inner.lease_lost.load(Ordering::SeqCst)
+                        || self.instance_id() != me
+                    {
+                        stop.send_replace(Some(Stop::LeaseLost));
+                    }
                     let claimed = Claimed {
                         id: c.id,
                         team_id: c.team_id,
@@ -143,25 +165,64 @@ impl Engine {
                         trigger_kind: c.trigger_kind,
                         claimed_by: me,
                     };
-                    let (stop, stopped) = watch::channel(None);
-                    let mut running = self.lock_running();
-                    // Claimed just as the shutdown's grace ran out, or as
-                    // the lease was lost: it stops before its first step.
-                    if self.inner.stop_all.load(Ordering::SeqCst) {
-                        stop.send_replace(Some(Stop::ShuttingDown));
-                    } else if self.inner.lease_lost.load(Ordering::SeqCst) {
-                        stop.send_replace(Some(Stop::LeaseLost));
-                    }
-                    running.insert(c.id, stop);
                     return Ok(Some((claimed, stopped)));
                 }
                 // Another claimer got there first (on SQLite, where
                 // nothing is locked): look again.
-                Ok(false) => continue,
-                Err(e) if unique_violation(&e).is_some() => continue,
-                Err(e) => return Err(e),
+                Ok(false) => {
+                    running.remove(&c.id);
+                    continue;
+                }
+                Err(e) => {
+                    running.remove(&c.id);
+                    if unique_violation(&e).is_some() {
+                        continue;
+                    }
+                    return Err(e);
+                }
             }
         }
         Ok(None)
+    }
+
+    /// Moves the candidate to running, claimed by `me`; on SQLite (where
+    /// the write came first) only while the lease holds.
+    async fn claim(&self, tx: &mut Tx, c: &Candidate, me: InstanceId) -> Result<bool, sqlx::Error> {
+        let db = &self.inner.db;
+        let change = DeploymentChange {
+            started_at: Some(now_ms()),
+            claimed_by: Some(me),
+            ..Default::default()
+        };
+        let moved = changes::transition_deployment(
+            db,
+            tx,
+            c.id,
+            DeploymentStatus::Queued,
+            DeploymentStatus::Running,
+            change,
+        )
+        .await?;
+        Ok(
+            moved
+                && (db.backend == Backend::Postgres || instances::holds_lease(db, tx, me).await?),
+        )
+    }
+}
+
+/// A run's end, however it ends: its entry and its slot are given back and
+/// the scheduler looks again.
+struct Done {
+    engine: Engine,
+    id: DeploymentId,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.engine.lock_running().remove(&self.id);
+        // The slot is free before the scheduler is woken to use it.
+        drop(self.permit.take());
+        self.engine.inner.db.signals.work.notify_one();
     }
 }

@@ -82,13 +82,21 @@ pub async fn transition_step(
         StepStatus::Running => (Some(now), None),
         _ => (None, Some(now)),
     };
-    // A step starts only in a running deployment: an instance whose work
-    // another one failed cannot start its next step.
-    let running_deployment = if to == StepStatus::Running {
-        " and exists (select 1 from deployments d where d.id = deployment_steps.deployment_id \
-         and d.status = 'running')"
-    } else {
-        ""
+    // A step starts only in a running deployment, and on PostgreSQL only
+    // while the instance that claimed it holds its lease: an instance whose
+    // work another one failed, or may fail, cannot start its next step.
+    let running_deployment = match (to, db.backend) {
+        (StepStatus::Running, Backend::Postgres) => {
+            " and exists (select 1 from deployments d join instances i on i.id = d.claimed_by \
+             where d.id = deployment_steps.deployment_id and d.status = 'running' \
+             and i.stopped_at is null \
+             and i.lease_until >= (extract(epoch from clock_timestamp()) * 1000)::bigint)"
+        }
+        (StepStatus::Running, Backend::Sqlite) => {
+            " and exists (select 1 from deployments d where d.id = deployment_steps.deployment_id \
+             and d.status = 'running')"
+        }
+        _ => "",
     };
     let done = sqlx::query(&format!(
         "update deployment_steps set status = $1, version = version + 1, \
@@ -136,6 +144,21 @@ pub async fn request_cancel(db: &Db, id: DeploymentId) -> Result<(), sqlx::Error
             .await?;
     }
     tx.commit().await?;
+    let _ = db.signals.cancels.send(id);
+    Ok(())
+}
+
+/// Tells the instance running `id` to stop it at once, now that another
+/// instance has ended it (its lease ran out): it should not run its step
+/// on until its next look.
+pub async fn notify_stop(db: &Db, id: DeploymentId) -> Result<(), sqlx::Error> {
+    if db.backend == Backend::Postgres {
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(super::notify::CANCEL)
+            .bind(id.to_string())
+            .execute(&db.pool)
+            .await?;
+    }
     let _ = db.signals.cancels.send(id);
     Ok(())
 }

@@ -62,12 +62,18 @@ pub async fn register(
 
 /// Extends the lease to `lease_ms` from now. False when it had already run
 /// out or the instance was marked stopped: another instance may have taken
-/// over its work, so it must not go on under this id.
+/// over its work, so it must not go on under this id. On SQLite, one
+/// instance by nature, only a stop ends it (a laptop that slept past its
+/// lease has nobody to hand its work to).
 pub async fn renew(db: &Db, id: InstanceId, lease_ms: i64) -> Result<bool, sqlx::Error> {
     let now = clock(db);
+    let unexpired = match db.backend {
+        Backend::Postgres => format!(" and lease_until >= {now}"),
+        Backend::Sqlite => String::new(),
+    };
     let done = sqlx::query(&format!(
         "update instances set heartbeat_at = {now}, lease_until = {now} + $1 \
-         where id = $2 and stopped_at is null and lease_until >= {now}"
+         where id = $2 and stopped_at is null{unexpired}"
     ))
     .bind(lease_ms)
     .bind(id)
@@ -89,25 +95,28 @@ pub async fn stop(db: &Db, id: InstanceId) -> Result<(), sqlx::Error> {
 }
 
 /// Whether `id` still holds its lease, checked inside a transaction that
-/// is about to complete one of its deployments. On PostgreSQL the row is
-/// share-locked until the transaction ends, so a survivor cannot declare
-/// the instance gone in between (see [`confirm_gone`]).
+/// claims a deployment or is about to complete one. On PostgreSQL the row
+/// is key-share-locked until the transaction ends, so a survivor cannot
+/// declare the instance gone in between (see [`confirm_gone`]), while its
+/// own renewals (which change no key) go on. On SQLite the instance holds
+/// its lease until it is stopped.
 pub async fn holds_lease(
     db: &Db,
     tx: &mut Transaction<'static, Any>,
     id: InstanceId,
 ) -> Result<bool, sqlx::Error> {
     let now = clock(db);
-    let lock = match db.backend {
-        Backend::Postgres => " for share",
-        Backend::Sqlite => "",
+    let sql = match db.backend {
+        Backend::Postgres => format!(
+            "select 1 from instances where id = $1 and stopped_at is null \
+             and lease_until >= {now} for key share"
+        ),
+        Backend::Sqlite => "select 1 from instances where id = $1 and stopped_at is null".into(),
     };
-    let row: Option<(i64,)> = sqlx::query_as(&format!(
-        "select 1 from instances where id = $1 and stopped_at is null and lease_until >= {now}{lock}"
-    ))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row: Option<(i64,)> = sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(row.is_some())
 }
 
@@ -142,6 +151,16 @@ pub async fn abandoned(db: &Db, me: InstanceId) -> Result<Vec<Abandoned>, sqlx::
     .await
 }
 
+/// This instance's running deployments, as the database has them.
+pub async fn running_of(db: &Db, me: InstanceId) -> Result<Vec<DeploymentId>, sqlx::Error> {
+    let rows: Vec<(DeploymentId,)> =
+        sqlx::query_as("select id from deployments where status = 'running' and claimed_by = $1")
+            .bind(me)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
 /// Inside the transaction that fails an instance's work: marks it stopped
 /// if it is gone, and says whether it is. A lease renewed in the meantime
 /// makes it alive again and its work is left alone. The row stays locked
@@ -156,7 +175,14 @@ pub async fn confirm_gone(
     let now = clock(db);
     let lapsed = match db.backend {
         Backend::Sqlite => "true".to_string(),
-        Backend::Postgres => format!("(stopped_at is not null or lease_until < {now})"),
+        Backend::Postgres => {
+            // The lock that waits for (and then excludes) `holds_lease`.
+            sqlx::query("select id from instances where id = $1 for update")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            format!("(stopped_at is not null or lease_until < {now})")
+        }
     };
     let marked = sqlx::query(&format!(
         "update instances set stopped_at = coalesce(stopped_at, {now}) where id = $1 and {lapsed}"

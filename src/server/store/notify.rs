@@ -22,6 +22,10 @@ const WORK: &str = "flightdeck_work";
 /// A cancel was requested; the payload is the deployment's id.
 pub(super) const CANCEL: &str = "flightdeck_cancel";
 
+/// How long the listening connection may stay quiet before it is asked
+/// whether it is still there.
+const QUIET: Duration = Duration::from_secs(30);
+
 /// What wakes this instance's publisher, scheduler and runners.
 #[derive(Debug)]
 pub struct Signals {
@@ -117,7 +121,24 @@ async fn listen(mut listener: PgListener, signals: &Weak<Signals>) -> bool {
         None => return false,
     }
     loop {
-        let next = listener.try_recv().await;
+        // A connection that died without a word (a cut cable, a failover)
+        // would wait forever: after a quiet while, it must answer.
+        let next = match tokio::time::timeout(QUIET, listener.try_recv()).await {
+            Ok(next) => next,
+            Err(_) => {
+                let ping = sqlx::query("select 1").execute(&mut listener);
+                match tokio::time::timeout(Duration::from_secs(5), ping).await {
+                    Ok(Ok(_)) => continue,
+                    _ => {
+                        tracing::warn!("the listening connection does not answer; reconnecting");
+                        if let Some(s) = signals.upgrade() {
+                            s.wake_all();
+                        }
+                        return true;
+                    }
+                }
+            }
+        };
         let Some(s) = signals.upgrade() else {
             return false;
         };
