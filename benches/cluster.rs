@@ -9,7 +9,8 @@
 //! - throughput: pipelines of three trivial steps (`true`, no sandbox:
 //!   the engine, not the box) over 12 sites, with one, two and three
 //!   instances (engines with a pool, a listener and a lease each, in one
-//!   process) sharing the queue, four pipelines at once per instance.
+//!   process) sharing the queue: four pipelines at once per instance, then
+//!   twelve at once in all split over the instances.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -89,7 +90,7 @@ fn percentiles(times: &[Duration]) -> (f64, f64, f64) {
     (ms[ms.len() / 2], ms[ms.len() * 99 / 100], ms[ms.len() - 1])
 }
 
-async fn throughput(instances: usize, pipelines: usize) {
+async fn throughput(instances: usize, per_instance: usize, pipelines: usize) {
     let Some(pg) = common::postgres().await else {
         return;
     };
@@ -125,7 +126,7 @@ async fn throughput(instances: usize, pipelines: usize) {
                 pool,
                 Pipelines::with_overrides(PIPELINE).expect("pipelines"),
                 EngineConfig {
-                    max_parallel: 4,
+                    max_parallel: per_instance,
                     grace: Duration::from_secs(1),
                     ..EngineConfig::new(DataDir::new(dir.path()).expect("data dir"))
                 },
@@ -148,8 +149,8 @@ async fn throughput(instances: usize, pipelines: usize) {
         .await
         .expect("count");
     println!(
-        "throughput with {instances} instance(s): {pipelines} pipelines x 3 steps over 12 sites: \
-         {secs:.2} s, {:.1} pipelines/s (claimed by {claimers} instances)",
+        "throughput with {instances} instance(s), {per_instance} at once each: {pipelines} pipelines x 3 steps \
+         over 12 sites: {secs:.2} s, {:.1} pipelines/s (claimed by {claimers} instances)",
         pipelines as f64 / secs
     );
 }
@@ -186,7 +187,12 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(240);
     delivery().await;
+    // Four at once per instance, as configured by default; then the same
+    // twelve at once in all, split over the instances.
     for instances in 1..=3 {
-        throughput(instances, n).await;
+        throughput(instances, 4, n).await;
+    }
+    for instances in 1..=3 {
+        throughput(instances, 12 / instances, n).await;
     }
 }

@@ -112,7 +112,7 @@ test("after the server restarts, the page says it is reconnecting, then matches 
 
     // The restart failed the interrupted deployment; the page shows it without a reload.
     await expect(statusBadge(page)).toHaveText("failed");
-    await expect(page.getByText(/The server stopped during step 2/)).toBeVisible();
+    await expect(page.getByText(/The instance running it stopped during step 2/)).toBeVisible();
     const live = await page.locator("main").innerText();
     await page.reload();
     await page.locator("body[data-hydrated]").waitFor();
