@@ -253,3 +253,45 @@ async fn a_first_start_with_the_default_data_dir_deploys_both_demo_sites_from_an
         assert!(html.contains(&format!("<h1>{}</h1>", site.name)), "{html}");
     }
 }
+
+#[tokio::test]
+async fn a_server_whose_log_reader_went_away_still_stops_cleanly() {
+    // `flightdeck | tee log` with the tee stopped by Ctrl-C, a journal that
+    // restarted: every line the server writes from then on fails.
+    let dir = tempfile::tempdir().expect("dir");
+    let port = binary::free_port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .arg(format!("--data-dir={}", dir.path().display()))
+        .arg(format!("--site-addr=127.0.0.1:{port}"))
+        .arg("--demo=1")
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("the server answers", Duration::from_secs(30), || async {
+        reqwest::get(format!("{base}/signin"))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id().expect("running") as i32),
+        Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    let status = tokio::time::timeout(Duration::from_secs(40), child.wait())
+        .await
+        .expect("it stops")
+        .expect("status");
+    assert!(
+        status.success(),
+        "a clean stop, though nobody reads its log: {status:?}"
+    );
+}

@@ -33,6 +33,10 @@ pub async fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()),
         )
+        // A log whose reader went away (a pipe closed, `| tee` stopped by
+        // Ctrl-C) must not take the server down mid-shutdown: the lost
+        // lines are dropped, not reported on a stderr that is gone too.
+        .log_internal_errors(false)
         .init();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -189,7 +193,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
             .await
             .map_err(|e| e.message)?;
         }
-        println!(
+        // Not `println!`: a closed stdout must not stop the start.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout(),
             "\n  Flightdeck demo account created. Sign in at http://{} with\n    email:    {}\n    password: {}\n",
             config.site_addr,
             demo::DEMO_EMAIL,
