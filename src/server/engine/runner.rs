@@ -25,9 +25,10 @@ enum StepsEnd {
     Failed(String),
     /// Cancelled, with a message when it was not a person's doing.
     Cancelled(Option<String>),
-    /// Another instance ended the deployment (this one's lease ran out):
-    /// nothing of this run is recorded.
-    Gone,
+    /// The next step could not start: another instance ended the
+    /// deployment, or this one's lease lapsed. The message is recorded
+    /// only if nobody ended it yet.
+    Gone(String),
 }
 
 /// The database stopped answering during the run, for longer than the
@@ -64,8 +65,7 @@ impl Engine {
             Ok(StepsEnd::Completed) => (DeploymentStatus::Completed, None, None),
             Ok(StepsEnd::Failed(message)) => (DeploymentStatus::Failed, Some(message), None),
             Ok(StepsEnd::Cancelled(message)) => (DeploymentStatus::Cancelled, message, None),
-            // The final write below is refused: the deployment ended already.
-            Ok(StepsEnd::Gone) => (DeploymentStatus::Failed, None, None),
+            Ok(StepsEnd::Gone(message)) => (DeploymentStatus::Failed, Some(message), None),
             Err(lost) => {
                 tracing::error!(deployment = %d.id, error = %lost.error, "the database stopped answering during a run");
                 let during = match &lost.step {
@@ -169,7 +169,7 @@ impl Engine {
             .await
             .map_err(lost(None))?;
             if !started {
-                return Ok(StepsEnd::Gone);
+                return Ok(StepsEnd::Gone(lease_lost(&label, false)));
             }
             let running = Some((step.id, label.clone()));
 
@@ -374,12 +374,17 @@ async fn transition_step(
     Ok(moved)
 }
 
-/// Why a run stopped when this instance lost its lease.
+/// Why a run stopped when this instance lost its lease: during a step
+/// (which was stopped), or before one (which never started).
 fn lease_lost(label: &str, during: bool) -> String {
-    let when = if during { "during" } else { "before" };
+    let what = if during {
+        format!("during {label}; the step was stopped")
+    } else {
+        format!("before {label}; the step was not started")
+    };
     format!(
-        "This instance lost its lease on the database {when} {label}; the step was stopped so that \
-         another instance could take over. Run it again."
+        "This instance lost its lease on the database {what} so that another instance could \
+         take over. Run it again."
     )
 }
 
