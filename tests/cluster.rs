@@ -80,6 +80,33 @@ async fn a_change_on_one_instance_reaches_sockets_on_the_others_and_every_instan
 }
 
 #[tokio::test]
+async fn a_page_whose_instance_stopped_resumes_on_another_with_everything_it_missed() {
+    let Some(mut c) = Cluster::new(2).await else {
+        return;
+    };
+    c.start_all().await;
+    c.sign_up().await;
+    let site = c.site(0, "Web").await;
+    let mut socket = c.socket(1).await;
+    let first = c.deploy(0, &site, "main").await;
+    socket.until(&first, DeploymentStatus::Completed).await;
+    // Its instance goes away (closing the socket with 1001, going away);
+    // the page has read all it was sent by then.
+    c.stop(1).await;
+    while socket.next().await.is_some() {}
+    let seen = socket.position;
+    // ...a deploy runs meanwhile...
+    c.wait_idle(0, &site).await;
+    let missed = c.deploy(0, &site, "main").await;
+    c.wait_finished(0, &missed, Duration::from_secs(30)).await;
+    // ...and the page, reconnecting through the load balancer to another
+    // instance, is sent what it missed: the events table is shared.
+    let mut resumed = c.socket_after(0, Some(seen)).await;
+    resumed.until(&missed, DeploymentStatus::Queued).await;
+    resumed.until(&missed, DeploymentStatus::Completed).await;
+}
+
+#[tokio::test]
 async fn a_rolling_restart_fails_nothing_that_runs_on_another_instance() {
     let Some(mut c) = Cluster::new(3).await else {
         return;

@@ -47,6 +47,10 @@ phase = "deploy"
 run = 'mkdir -p "$FLIGHTDECK_RELEASE_DIR" && echo "<h1>$FLIGHTDECK_DEPLOYMENT_ID</h1>" > "$FLIGHTDECK_RELEASE_DIR/index.html"'
 "#;
 
+/// How many clusters a test binary runs at once: each instance may open a
+/// pool of connections, and the tests' PostgreSQL takes 100 in all.
+static AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
+
 pub struct Cluster {
     pub pg: TestDb,
     pub dir: tempfile::TempDir,
@@ -58,12 +62,16 @@ pub struct Cluster {
     pub urls: Vec<String>,
     pub client: reqwest::Client,
     pub jar: Arc<reqwest::cookie::Jar>,
+    /// Dropped last (fields drop in order): the next cluster starts once
+    /// this one is gone.
+    _turn: tokio::sync::SemaphorePermit<'static>,
 }
 
 impl Cluster {
     /// `n` instances' places; none started. `None` without PostgreSQL
     /// (outside CI, where it is required).
     pub async fn new(n: usize) -> Option<Self> {
+        let turn = AT_ONCE.acquire().await.expect("open");
         let pg = postgres().await?;
         let dir = tempfile::tempdir().expect("dir");
         std::fs::write(dir.path().join("pipelines.toml"), PIPELINES).expect("pipelines");
@@ -77,6 +85,7 @@ impl Cluster {
             dir,
             client,
             jar,
+            _turn: turn,
         })
     }
 
@@ -275,8 +284,15 @@ impl Cluster {
 
     /// A live socket on instance `i`, past its hello.
     pub async fn socket(&self, i: usize) -> Socket {
+        self.socket_after(i, None).await
+    }
+
+    /// A live socket on instance `i` resuming after `position` (what it
+    /// missed comes before the hello), or from now.
+    pub async fn socket_after(&self, i: usize, position: Option<i64>) -> Socket {
         let node = self.node(i);
-        let mut req = format!("ws://127.0.0.1:{}/ws", node.port)
+        let query = position.map(|p| format!("?after={p}")).unwrap_or_default();
+        let mut req = format!("ws://127.0.0.1:{}/ws{query}", node.port)
             .into_client_request()
             .expect("request");
         let cookie = self
@@ -287,24 +303,50 @@ impl Cluster {
         let (socket, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("connect");
-        let mut socket = Socket(socket);
-        let hello = socket.next().await.expect("hello");
-        assert!(matches!(hello, LiveMessage::Hello { .. }), "{hello:?}");
-        socket
+        let mut socket = Socket {
+            stream: socket,
+            replay: Default::default(),
+            position: 0,
+        };
+        // A resumed socket is sent what it missed first; kept for `until`.
+        let mut replay = std::collections::VecDeque::new();
+        loop {
+            match socket.next().await.expect("hello") {
+                LiveMessage::Hello { position } => {
+                    socket.replay = replay;
+                    socket.position = position;
+                    return socket;
+                }
+                missed => replay.push_back(missed),
+            }
+        }
     }
 }
 
-pub struct Socket(
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-);
+/// A live socket, the messages it was sent before its hello (a resumed
+/// connection's replay) still to be read, and the position of the last
+/// message read.
+pub struct Socket {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    replay: std::collections::VecDeque<LiveMessage>,
+    pub position: i64,
+}
 
 impl Socket {
-    /// The next message, `None` once the socket closed.
+    /// The next message (the replay first), `None` once the socket closed.
     pub async fn next(&mut self) -> Option<LiveMessage> {
-        while let Some(frame) = self.0.next().await {
+        if let Some(message) = self.replay.pop_front() {
+            self.position = message.position();
+            return Some(message);
+        }
+        while let Some(frame) = self.stream.next().await {
             match frame.ok()? {
                 tokio_tungstenite::tungstenite::Message::Text(text) => {
-                    return Some(serde_json::from_str(&text).expect("a live message"));
+                    let message: LiveMessage = serde_json::from_str(&text).expect("a live message");
+                    self.position = message.position();
+                    return Some(message);
                 }
                 tokio_tungstenite::tungstenite::Message::Close(_) => return None,
                 _ => continue,
