@@ -16,18 +16,12 @@
 mod common;
 
 use common::cluster::Cluster;
-use flightdeck::model::{DeploymentStatus, LiveMessage, PipelineType, SiteId, TeamId};
+use common::load::{PIPELINE, restart, team_with_sites, wait_all_done};
+use flightdeck::model::{DeploymentStatus, LiveMessage};
 use flightdeck::server::config::DataDir;
 use flightdeck::server::engine::pipelines::Pipelines;
-use flightdeck::server::engine::trigger::TriggerRequest;
 use flightdeck::server::engine::{Engine, EngineConfig};
-use flightdeck::server::store::{Db, accounts, sites};
 use std::time::{Duration, Instant};
-
-const PIPELINE: &str = "[pipelines.restart]\noperation_name = \"Bench\"\n\
-    [[pipelines.restart.steps]]\nname = \"one\"\nrun = \"true\"\n\
-    [[pipelines.restart.steps]]\nname = \"two\"\nrun = \"true\"\n\
-    [[pipelines.restart.steps]]\nname = \"three\"\nrun = \"true\"\n";
 
 async fn delivery() {
     let Some(mut c) = Cluster::new(3).await else {
@@ -96,28 +90,7 @@ async fn throughput(instances: usize, per_instance: usize, pipelines: usize) {
     };
     let db = pg.db.clone();
     let dir = tempfile::tempdir().expect("dir");
-    let (_, team) = accounts::create_account(&db, "bench@example.com", "B", "h", "B")
-        .await
-        .expect("account");
-    let mut site_ids = Vec::new();
-    for i in 0..12 {
-        let name = format!("site {i}");
-        site_ids.push(
-            sites::insert(
-                &db,
-                sites::NewSite {
-                    team_id: team,
-                    name: &name,
-                    repository: "r",
-                    branch: "main",
-                    auto_deploy: true,
-                    parent_site_id: None,
-                },
-            )
-            .await
-            .expect("site"),
-        );
-    }
+    let (team, site_ids) = team_with_sites(&db, 12).await;
     let mut engines = Vec::new();
     for _ in 0..instances {
         let pool = db.connect_again().await.expect("pool");
@@ -138,7 +111,7 @@ async fn throughput(instances: usize, per_instance: usize, pipelines: usize) {
     let start = Instant::now();
     for i in 0..pipelines {
         engines[i % instances]
-            .trigger(req(team, site_ids[i % site_ids.len()]))
+            .trigger(restart(team, site_ids[i % site_ids.len()]))
             .await
             .expect("trigger");
     }
@@ -153,31 +126,6 @@ async fn throughput(instances: usize, per_instance: usize, pipelines: usize) {
          over 12 sites: {secs:.2} s, {:.1} pipelines/s (claimed by {claimers} instances)",
         pipelines as f64 / secs
     );
-}
-
-/// An automatic restart, so that it queues behind a busy site.
-fn req(team_id: TeamId, site_id: SiteId) -> TriggerRequest {
-    TriggerRequest {
-        pipeline_type: PipelineType::Restart,
-        ..TriggerRequest::site_created(team_id, site_id)
-    }
-}
-
-async fn wait_all_done(db: &Db) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while Instant::now() < deadline {
-        let (open,): (i64,) = sqlx::query_as(
-            "select count(*) from deployments where status in ('queued', 'running')",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .expect("count");
-        if open == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    panic!("pipelines still running after 5 minutes");
 }
 
 #[tokio::main]

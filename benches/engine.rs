@@ -12,44 +12,17 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use flightdeck::model::{PipelineType, TeamId};
+use common::load::{PIPELINE, restart, team_with_sites, wait_all_done};
 use flightdeck::server::config::DataDir;
 use flightdeck::server::engine::pipelines::Pipelines;
 use flightdeck::server::engine::sandbox::Sandbox;
-use flightdeck::server::engine::trigger::TriggerRequest;
 use flightdeck::server::engine::{Engine, EngineConfig};
-use flightdeck::server::store::{Db, accounts, sites};
+use flightdeck::server::store::Db;
 use std::time::{Duration, Instant};
-
-const PIPELINE: &str = "[pipelines.restart]\noperation_name = \"Bench\"\n\
-    [[pipelines.restart.steps]]\nname = \"one\"\nrun = \"true\"\n\
-    [[pipelines.restart.steps]]\nname = \"two\"\nrun = \"true\"\n\
-    [[pipelines.restart.steps]]\nname = \"three\"\nrun = \"true\"\n";
 
 async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usize) {
     let dir = tempfile::tempdir().expect("dir");
-    let (_, team) = accounts::create_account(&db, "bench@example.com", "B", "h", "B")
-        .await
-        .expect("account");
-    let mut site_ids = Vec::new();
-    for i in 0..sites_n {
-        let name = format!("site {i}");
-        site_ids.push(
-            sites::insert(
-                &db,
-                sites::NewSite {
-                    team_id: team,
-                    name: &name,
-                    repository: "r",
-                    branch: "main",
-                    auto_deploy: true,
-                    parent_site_id: None,
-                },
-            )
-            .await
-            .expect("site"),
-        );
-    }
+    let (team, site_ids) = team_with_sites(&db, sites_n).await;
     let engine = Engine::start(
         db.clone(),
         Pipelines::with_overrides(PIPELINE).expect("pipelines"),
@@ -67,7 +40,7 @@ async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usi
     let start = Instant::now();
     for i in 0..pipelines {
         engine
-            .trigger(req(team, site_ids[i % sites_n]))
+            .trigger(restart(team, site_ids[i % sites_n]))
             .await
             .expect("trigger");
     }
@@ -84,7 +57,7 @@ async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usi
     let start = Instant::now();
     for _ in 0..n {
         engine
-            .trigger(req(team, site_ids[0]))
+            .trigger(restart(team, site_ids[0]))
             .await
             .expect("trigger");
         wait_all_done(&db).await;
@@ -98,33 +71,6 @@ async fn run(name: &str, db: Db, pipelines: usize, sites_n: usize, parallel: usi
         ms(spawn),
         ms(per_step.saturating_sub(spawn))
     );
-}
-
-/// An automatic restart, so that it queues behind a busy site.
-fn req(team_id: TeamId, site_id: flightdeck::model::SiteId) -> TriggerRequest {
-    TriggerRequest {
-        pipeline_type: PipelineType::Restart,
-        ..TriggerRequest::site_created(team_id, site_id)
-    }
-}
-
-/// Waits (looking every 2 ms, so the wait itself adds little) until
-/// nothing is queued or running.
-async fn wait_all_done(db: &Db) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while Instant::now() < deadline {
-        let (open,): (i64,) = sqlx::query_as(
-            "select count(*) from deployments where status in ('queued', 'running')",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .expect("count");
-        if open == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    panic!("pipelines still running after 5 minutes");
 }
 
 async fn spawn_cost() -> Duration {

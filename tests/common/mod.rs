@@ -9,6 +9,7 @@ pub mod binary;
 pub mod cluster;
 pub mod db;
 pub mod github;
+pub mod load;
 pub mod server;
 
 pub use db::{TestDb, on_each_backend, postgres, sqlite};

@@ -86,17 +86,18 @@ pub async fn transition_step(
     // while the instance that claimed it holds its lease: an instance whose
     // work another one failed, or may fail, cannot start its next step.
     let running_deployment = match (to, db.backend) {
-        (StepStatus::Running, Backend::Postgres) => {
+        (StepStatus::Running, Backend::Postgres) => format!(
             " and exists (select 1 from deployments d join instances i on i.id = d.claimed_by \
              where d.id = deployment_steps.deployment_id and d.status = 'running' \
-             and i.stopped_at is null \
-             and i.lease_until >= (extract(epoch from clock_timestamp()) * 1000)::bigint)"
-        }
+             and i.stopped_at is null and i.lease_until >= {})",
+            super::instances::clock(db)
+        ),
         (StepStatus::Running, Backend::Sqlite) => {
             " and exists (select 1 from deployments d where d.id = deployment_steps.deployment_id \
              and d.status = 'running')"
+                .to_string()
         }
-        _ => "",
+        _ => String::new(),
     };
     let done = sqlx::query(&format!(
         "update deployment_steps set status = $1, version = version + 1, \
@@ -136,13 +137,7 @@ pub async fn request_cancel(db: &Db, id: DeploymentId) -> Result<(), sqlx::Error
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    if db.backend == Backend::Postgres {
-        sqlx::query("select pg_notify($1, $2)")
-            .bind(super::notify::CANCEL)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
+    notify_cancel(db, &mut *tx, id).await?;
     tx.commit().await?;
     let _ = db.signals.cancels.send(id);
     Ok(())
@@ -152,14 +147,24 @@ pub async fn request_cancel(db: &Db, id: DeploymentId) -> Result<(), sqlx::Error
 /// instance has ended it (its lease ran out): it should not run its step
 /// on until its next look.
 pub async fn notify_stop(db: &Db, id: DeploymentId) -> Result<(), sqlx::Error> {
+    notify_cancel(db, &db.pool, id).await?;
+    let _ = db.signals.cancels.send(id);
+    Ok(())
+}
+
+/// Tells the other instances (by `NOTIFY`, at commit when `executor` is a
+/// transaction) to stop `id` if they run it.
+async fn notify_cancel<'c, E>(db: &Db, executor: E, id: DeploymentId) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
     if db.backend == Backend::Postgres {
         sqlx::query("select pg_notify($1, $2)")
             .bind(super::notify::CANCEL)
             .bind(id.to_string())
-            .execute(&db.pool)
+            .execute(executor)
             .await?;
     }
-    let _ = db.signals.cancels.send(id);
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use crate::model::{DeploymentId, InstanceId, StepId};
 use sqlx::{Any, Transaction};
 
 /// The database's clock in milliseconds since the epoch, as SQL.
-fn clock(db: &Db) -> &'static str {
+pub(super) fn clock(db: &Db) -> &'static str {
     match db.backend {
         Backend::Postgres => "(extract(epoch from clock_timestamp()) * 1000)::bigint",
         Backend::Sqlite => "cast((julianday('now') - 2440587.5) * 86400000 as integer)",
