@@ -3,7 +3,7 @@
 use crate::components::shell::AppShell;
 use crate::pages::{
     AccountPage, DeploymentPage, DeploymentsPage, NewSitePage, NotFoundPage, SignInPage,
-    SignUpPage, SitePage, SitesPage, TeamPage,
+    SignUpPage, SitePage, SitesPage, TeamPage, WallboardPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -43,6 +43,9 @@ pub fn App() -> impl IntoView {
                 // Async rendering sends each page whole, so it reads without JavaScript.
                 <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
                 <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
+                // Full screen, without the app's frame: a TV's page.
+                <Route path=path!("/wallboard") view=WallboardPage ssr=SsrMode::Async />
+                <Route path=path!("/wallboard/:token") view=WallboardPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=AppShell ssr=SsrMode::Async>
                     <Route path=path!("") view=DeploymentsPage ssr=SsrMode::Async />
                     <Route path=path!("deployments/:id") view=DeploymentPage ssr=SsrMode::Async />

@@ -18,12 +18,34 @@ pub enum LiveStatus {
 
 type Listener = Arc<dyn Fn(&LiveMessage) + Send + Sync>;
 
-/// The live channel as pages see it; `Copy`, provided by the app shell.
+/// Whose socket the page opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// The signed-in member's; when their session ends the page goes to
+    /// sign in.
+    Member,
+    /// A wallboard link's (`/ws?wallboard=<token>`); when it is revoked the
+    /// page says so and stops reconnecting.
+    WallboardLink(String),
+}
+
+/// The live channel as pages see it; `Copy`, provided by the app shell
+/// (or the wallboard).
 #[derive(Clone, Copy)]
 pub struct Live {
     pub status: RwSignal<LiveStatus>,
     /// Bumped when pages must refetch to show exactly the server's state.
     pub resync: RwSignal<u64>,
+    /// Bumped by every `hello`: the page is connected again and may have
+    /// missed what no event describes.
+    pub connected: RwSignal<u64>,
+    /// The build of the server the socket reached, from its `hello`.
+    pub server_build: RwSignal<Option<String>>,
+    /// The socket was closed for good: the wallboard link was revoked.
+    pub ended: RwSignal<bool>,
+    /// How many recent messages are kept for late listeners (none for a
+    /// page that refetches on every change anyway).
+    keep_recent: usize,
     listeners: StoredValue<Vec<(u64, Listener)>>,
     next_id: StoredValue<u64>,
     /// The latest record messages, replayed to each new listener: a page
@@ -37,10 +59,14 @@ pub struct Live {
 const RECENT: usize = 1000;
 
 impl Live {
-    fn new() -> Self {
+    fn new(keep_recent: usize) -> Self {
         Self {
             status: RwSignal::new(LiveStatus::Connecting),
             resync: RwSignal::new(0),
+            connected: RwSignal::new(0),
+            server_build: RwSignal::new(None),
+            ended: RwSignal::new(false),
+            keep_recent,
             listeners: StoredValue::new(Vec::new()),
             next_id: StoredValue::new(0),
             recent: StoredValue::new(Default::default()),
@@ -67,12 +93,14 @@ impl Live {
 
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn dispatch(&self, message: &LiveMessage) {
-        self.recent.update_value(|recent| {
-            if recent.len() == RECENT {
-                recent.pop_front();
-            }
-            recent.push_back(message.clone());
-        });
+        if self.keep_recent > 0 {
+            self.recent.update_value(|recent| {
+                if recent.len() >= self.keep_recent {
+                    recent.pop_front();
+                }
+                recent.push_back(message.clone());
+            });
+        }
         // Listeners may subscribe or unsubscribe while handling a message.
         let listeners: Vec<Listener> = self
             .listeners
@@ -85,13 +113,23 @@ impl Live {
 
 /// The live channel of the current page.
 pub fn use_live() -> Live {
-    use_context::<Live>().unwrap_or_else(Live::new)
+    use_context::<Live>().unwrap_or_else(|| Live::new(RECENT))
 }
 
 /// Creates the page's live channel; `position` is where the server-rendered
 /// data stands, so the first connection resumes from there and misses nothing.
 pub fn provide_live(position: impl Fn() -> Option<i64> + 'static) -> Live {
-    let live = Live::new();
+    provide_live_on(Channel::Member, RECENT, position)
+}
+
+/// [`provide_live`] for `channel`, keeping `keep_recent` messages for
+/// listeners that subscribe late.
+pub fn provide_live_on(
+    channel: Channel,
+    keep_recent: usize,
+    position: impl Fn() -> Option<i64> + 'static,
+) -> Live {
+    let live = Live::new(keep_recent);
     provide_context(live);
     #[cfg(feature = "hydrate")]
     {
@@ -101,18 +139,18 @@ pub fn provide_live(position: impl Fn() -> Option<i64> + 'static) -> Live {
                 && !started.get_value()
             {
                 started.set_value(true);
-                socket::start(live, Some(p));
+                socket::start(live, Some(p), channel.clone());
             }
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = position;
+    let _ = (position, channel);
     live
 }
 
 #[cfg(feature = "hydrate")]
 mod socket {
-    use super::{Live, LiveStatus};
+    use super::{Channel, Live, LiveStatus};
     use crate::model::live::LiveMessage;
     use leptos::prelude::*;
     use std::cell::RefCell;
@@ -132,6 +170,7 @@ mod socket {
 
     struct Conn {
         live: Live,
+        channel: Channel,
         /// The last position seen; `None` after a reset.
         position: Option<i64>,
         attempts: u32,
@@ -146,9 +185,23 @@ mod socket {
         static CONNECTION: RefCell<Option<Rc<RefCell<Conn>>>> = const { RefCell::new(None) };
     }
 
-    pub fn start(live: Live, position: Option<i64>) {
+    pub fn start(live: Live, position: Option<i64>, channel: Channel) {
+        // A page reached by client-side navigation replaces the previous
+        // page's connection: unhook and close it first.
+        if let Some(old) = CONNECTION.with(|c| c.borrow_mut().take()) {
+            let mut old = old.borrow_mut();
+            if let Some(socket) = old.socket.take() {
+                socket.set_onmessage(None);
+                socket.set_onclose(None);
+                let _ = socket.close();
+            }
+            if let Some(w) = old.watchdog.take() {
+                w.clear();
+            }
+        }
         let conn = Rc::new(RefCell::new(Conn {
             live,
+            channel,
             position,
             attempts: 0,
             socket: None,
@@ -160,7 +213,7 @@ mod socket {
         connect(&conn);
     }
 
-    fn url(position: Option<i64>) -> Option<String> {
+    fn url(position: Option<i64>, channel: &Channel) -> Option<String> {
         let location = window().location();
         let scheme = if location.protocol().ok()? == "https:" {
             "wss"
@@ -168,15 +221,29 @@ mod socket {
             "ws"
         };
         let host = location.host().ok()?;
-        Some(match position {
-            Some(p) => format!("{scheme}://{host}/ws?after={p}"),
-            None => format!("{scheme}://{host}/ws"),
+        let mut query = Vec::new();
+        if let Channel::WallboardLink(token) = channel {
+            query.push(format!(
+                "wallboard={}",
+                String::from(js_sys::encode_uri_component(token))
+            ));
+        }
+        if let Some(p) = position {
+            query.push(format!("after={p}"));
+        }
+        Some(if query.is_empty() {
+            format!("{scheme}://{host}/ws")
+        } else {
+            format!("{scheme}://{host}/ws?{}", query.join("&"))
         })
     }
 
     fn connect(conn: &Rc<RefCell<Conn>>) {
-        let position = conn.borrow().position;
-        let Some(socket) = url(position).and_then(|u| WebSocket::new(&u).ok()) else {
+        let (position, channel) = {
+            let c = conn.borrow();
+            (c.position, c.channel.clone())
+        };
+        let Some(socket) = url(position, &channel).and_then(|u| WebSocket::new(&u).ok()) else {
             retry(conn);
             return;
         };
@@ -191,15 +258,27 @@ mod socket {
         let on_close = {
             let conn = Rc::downgrade(conn);
             Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+                let Some(conn) = conn.upgrade() else { return };
                 // 1008: the session ended (signed out here or elsewhere, or
-                // removed from the team); the page has nothing to show.
+                // removed from the team), or the wallboard link was
+                // revoked; the page has nothing more to show.
                 if ev.code() == SIGNED_OUT {
-                    let _ = window().location().set_href("/signin");
+                    let (live, channel) = {
+                        let c = conn.borrow();
+                        (c.live, c.channel.clone())
+                    };
+                    match channel {
+                        Channel::Member => {
+                            let _ = window().location().set_href("/signin");
+                        }
+                        Channel::WallboardLink(_) => {
+                            stop(&conn);
+                            live.ended.set(true);
+                        }
+                    }
                     return;
                 }
-                if let Some(conn) = conn.upgrade() {
-                    retry(&conn);
-                }
+                retry(&conn);
             })
         };
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -223,14 +302,18 @@ mod socket {
         };
         let live = conn.borrow().live;
         match &message {
-            LiveMessage::Hello { position } => {
+            LiveMessage::Hello { position, build } => {
                 let resumed = conn.borrow().position.is_some();
                 {
                     let mut c = conn.borrow_mut();
                     c.position = Some(*position);
                     c.attempts = 0;
                 }
+                if build.is_some() && live.server_build.get_untracked() != *build {
+                    live.server_build.set(build.clone());
+                }
                 live.status.set(LiveStatus::Live);
+                live.connected.update(|n| *n += 1);
                 if !resumed {
                     // Nothing to resume from: what the page shows may be stale.
                     live.resync.update(|n| *n += 1);
@@ -270,21 +353,27 @@ mod socket {
         conn.borrow_mut().watchdog = handle;
     }
 
+    /// Closes the socket and unhooks its handlers and watchdog.
+    fn stop(conn: &Rc<RefCell<Conn>>) {
+        let mut c = conn.borrow_mut();
+        if let Some(old) = c.socket.take() {
+            old.set_onmessage(None);
+            old.set_onclose(None);
+            let _ = old.close();
+        }
+        if let Some(w) = c.watchdog.take() {
+            w.clear();
+        }
+        // The handlers are unhooked above, so they can go now.
+        c.on_message = None;
+        c.on_close = None;
+    }
+
     /// Drops the old socket and tries again after a growing, jittered delay.
     fn retry(conn: &Rc<RefCell<Conn>>) {
+        stop(conn);
         let delay = {
             let mut c = conn.borrow_mut();
-            if let Some(old) = c.socket.take() {
-                old.set_onmessage(None);
-                old.set_onclose(None);
-                let _ = old.close();
-            }
-            if let Some(w) = c.watchdog.take() {
-                w.clear();
-            }
-            // The handlers are unhooked above, so they can go now.
-            c.on_message = None;
-            c.on_close = None;
             let base = (FIRST_RETRY_MS * 2f64.powi(c.attempts.min(16) as i32)).min(MAX_RETRY_MS);
             c.attempts += 1;
             // Full jitter between half and all of the delay, so a restarted

@@ -164,7 +164,10 @@ async fn events_arrive_in_commit_order_with_no_gap_or_duplicate_across_a_disconn
     let m = member(&s, "ops@example.com").await;
     let mut socket = connect(&s, Some(&m), None, None).await.expect("connect");
     let hello = next(&mut socket).await.expect("hello");
-    let LiveMessage::Hello { position: start } = hello else {
+    let LiveMessage::Hello {
+        position: start, ..
+    } = hello
+    else {
         panic!("the first message is a hello: {hello:?}");
     };
 

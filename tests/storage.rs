@@ -455,3 +455,85 @@ async fn typed_meta_is_stored_as_its_json_and_capsules_are_found_by_id() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn wallboard_links_are_scoped_to_their_team_and_found_only_by_hash_while_open() {
+    use flightdeck::server::store::wallboard_links;
+    on_each_backend(|db| async move {
+        let (user, team) = account(&db, "a@example.com", "A").await;
+        let (_, other) = account(&db, "b@example.com", "B").await;
+        let (id, _) = wallboard_links::create(&db, team, "TV", user, "hash-1")
+            .await
+            .expect("created");
+        let found = wallboard_links::open_by_hash(&db, "hash-1")
+            .await
+            .expect("read")
+            .expect("open");
+        assert_eq!((found.0, found.1), (id, team));
+        assert!(
+            wallboard_links::list(&db, other)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        let err = wallboard_links::revoke(&db, other, id).await.unwrap_err();
+        assert_eq!(
+            err.kind,
+            ErrorKind::NotFound,
+            "another team cannot revoke it"
+        );
+        wallboard_links::seen(&db, id).await.expect("seen");
+        let listed = wallboard_links::list(&db, team).await.expect("list");
+        assert!(listed[0].last_seen_at.is_some());
+        wallboard_links::revoke(&db, team, id)
+            .await
+            .expect("revoked");
+        assert!(
+            wallboard_links::open_by_hash(&db, "hash-1")
+                .await
+                .expect("read")
+                .is_none()
+        );
+        assert!(!wallboard_links::is_open(&db, id).await.expect("read"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sites_failure_is_its_latest_finished_deploy_until_one_succeeds() {
+    on_each_backend(|db| async move {
+        let (_, team) = account(&db, "a@example.com", "A").await;
+        let web = site(&db, team, "Web").await;
+        let docs = site(&db, team, "Docs").await;
+        deployment(&db, team, web, "completed").await.expect("ok");
+        let broke = deployment(&db, team, web, "failed").await.expect("failed");
+        // Neither a cancelled nor a queued one after it clears the red.
+        deployment(&db, team, web, "cancelled")
+            .await
+            .expect("cancelled");
+        deployment(&db, team, web, "queued").await.expect("queued");
+        deployment(&db, team, docs, "failed").await.expect("failed");
+        deployment(&db, team, docs, "completed")
+            .await
+            .expect("fixed");
+        let failures = sites::failures(&db, team).await.expect("failures");
+        let ids: Vec<DeploymentId> = failures.iter().map(|d| d.id).collect();
+        assert_eq!(ids, vec![broke], "only Web is red");
+        // A pull request's failed preview does not make the site red.
+        let pr = deployment(&db, team, docs, "failed").await.expect("pr");
+        sqlx::query("update deployments set trigger_kind = 'pull_request' where id = $1")
+            .bind(pr)
+            .execute(&db.pool)
+            .await
+            .expect("pr");
+        assert_eq!(sites::failures(&db, team).await.expect("failures").len(), 1);
+        let (_, other) = account(&db, "b@example.com", "B").await;
+        assert!(
+            sites::failures(&db, other)
+                .await
+                .expect("failures")
+                .is_empty()
+        );
+    })
+    .await;
+}

@@ -6,3 +6,4 @@ pub mod deployments;
 pub mod live;
 pub mod sites;
 pub mod teams;
+pub mod wallboard;

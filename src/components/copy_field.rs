@@ -4,7 +4,13 @@
 use leptos::prelude::*;
 
 #[component]
-pub fn CopyField(value: String, label: &'static str) -> impl IntoView {
+pub fn CopyField(
+    value: String,
+    label: &'static str,
+    /// The input's id, unique on the page.
+    #[prop(default = "copy-field")]
+    id: &'static str,
+) -> impl IntoView {
     let input = NodeRef::<leptos::html::Input>::new();
     let copied = RwSignal::new(false);
     let on_copy = move |_| {
@@ -13,8 +19,8 @@ pub fn CopyField(value: String, label: &'static str) -> impl IntoView {
     };
     view! {
         <div class="copy-field">
-            <label class="visually-hidden" for="copy-field">{label}</label>
-            <input id="copy-field" node_ref=input type="text" readonly value=value
+            <label class="visually-hidden" for=id>{label}</label>
+            <input id=id node_ref=input type="text" readonly value=value
                 spellcheck="false" on:focus=move |_| select_all(input) />
             <button class="button" type="button" on:click=on_copy>
                 {move || if copied.get() { "Copied" } else { "Copy" }}

@@ -29,6 +29,8 @@ pub fn AppShell() -> impl IntoView {
                         <A href="/" exact=true>"Deployments"</A>
                         <A href="/sites">"Sites"</A>
                         <A href="/team">"Team"</A>
+                        // A full page load: the wallboard has no app frame.
+                        <a href="/wallboard" rel="external" title="Every site on one screen, for a TV">"Wallboard"</a>
                     </nav>
                     <div class="topbar-end">
                         <LiveIndicator status=live.status />

@@ -116,6 +116,10 @@ ulid_id!(
     InviteId
 );
 ulid_id!(
+    /// A team's read-only wallboard link, opened by a screen signed in to nothing.
+    WallboardLinkId
+);
+ulid_id!(
     /// One run of a Flightdeck server process: what claims and runs
     /// deployments, and holds a lease on the database while it lives.
     InstanceId

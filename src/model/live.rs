@@ -85,8 +85,12 @@ impl Change {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
-    /// First message of a connection: the position the stream continues from.
-    Hello { position: i64 },
+    /// First message: where the stream continues, and the server's build.
+    Hello {
+        position: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        build: Option<String>,
+    },
     /// Sent on an idle connection, so both ends know it is alive.
     Heartbeat { position: i64 },
     /// The page cannot be brought up to date by messages: refetch, then
@@ -115,7 +119,7 @@ pub enum LiveMessage {
 impl LiveMessage {
     pub fn position(&self) -> i64 {
         match self {
-            Self::Hello { position }
+            Self::Hello { position, .. }
             | Self::Heartbeat { position }
             | Self::Reset { position, .. }
             | Self::Deployment { position, .. }
@@ -359,7 +363,7 @@ mod tests {
     fn messages_read_as_the_readme_documents_them() {
         let m: LiveMessage =
             serde_json::from_str(r#"{"type":"hello","position":42}"#).expect("hello");
-        assert_eq!(m, LiveMessage::Hello { position: 42 });
+        assert!(matches!(m, LiveMessage::Hello { position: 42, .. }));
         let m: LiveMessage =
             serde_json::from_str(r#"{"position":7,"type":"output","step_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","offset":3,"text":"hi"}"#)
                 .expect("output");

@@ -12,6 +12,7 @@ pub mod status;
 mod text_enum;
 pub mod time;
 pub mod validate;
+pub mod wallboard;
 
 pub use account::{
     Actor, Invite, InviteState, InviteSummary, MemberInfo, NewInvite, Notice, Role, SessionInfo,
@@ -23,8 +24,10 @@ pub use deployment::{
 pub use error::{AppError, ErrorKind};
 pub use ids::{
     ArchiveId, CapsuleId, DeploymentId, InstanceId, InviteId, SiteId, StepId, TeamId, UserId,
+    WallboardLinkId,
 };
 pub use live::{Change, EventKind, LiveMessage};
 pub use meta::DeploymentMeta;
 pub use site::{Site, SiteHooks, SiteState};
 pub use status::{DeploymentStatus, LifecycleLabel, Phase, StepStatus};
+pub use wallboard::{BoardState, NewWallboardLink, Tile, Wallboard, WallboardLink};

@@ -56,6 +56,41 @@ pub fn exact_utc(ms: i64) -> String {
     )
 }
 
+/// A wall clock: ("14:05", "Wed 2 Dec") for `ms` in a time zone
+/// `offset_minutes` east of UTC.
+pub fn wall_clock(ms: i64, offset_minutes: i64) -> (String, String) {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = ms.div_euclid(1000) + offset_minutes * 60;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (_, m, d) = civil_from_days(days);
+    (
+        format!("{:02}:{:02}", rem / 3600, (rem % 3600) / 60),
+        format!(
+            "{} {d} {}",
+            DAYS[days.rem_euclid(7) as usize],
+            MONTHS[(m - 1) as usize]
+        ),
+    )
+}
+
+/// How many minutes east of UTC the reader's clock is (0 on the server).
+pub fn local_offset_minutes(ms: i64) -> i64 {
+    #[cfg(all(target_arch = "wasm32", feature = "hydrate"))]
+    {
+        -(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64)).get_timezone_offset()
+            as i64)
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "hydrate")))]
+    {
+        let _ = ms;
+        0
+    }
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -108,6 +143,21 @@ mod tests {
         assert_eq!(relative(now + 5 * 60_000, now), "in 5 min");
         assert_eq!(relative(now + 7 * 86_400_000 - 1_000, now), "in 7 days");
         assert_eq!(relative(now + 7 * 86_400_000, now), "in 7 days");
+    }
+
+    #[test]
+    fn the_wall_clock_reads_in_the_readers_time_zone() {
+        // 2026-11-22 10:04:05 UTC was a Sunday.
+        let ms = 1_795_341_845_000;
+        assert_eq!(wall_clock(ms, 0), ("10:04".into(), "Sun 22 Nov".into()));
+        assert_eq!(
+            wall_clock(ms, 14 * 60),
+            ("00:04".into(), "Mon 23 Nov".into())
+        );
+        assert_eq!(
+            wall_clock(ms, -11 * 60),
+            ("23:04".into(), "Sat 21 Nov".into())
+        );
     }
 
     #[test]

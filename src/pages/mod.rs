@@ -11,6 +11,7 @@ mod sign_up;
 mod site;
 mod sites;
 mod team;
+mod wallboard;
 
 pub use account::AccountPage;
 pub use deployment::DeploymentPage;
@@ -22,3 +23,4 @@ pub use sign_up::SignUpPage;
 pub use site::SitePage;
 pub use sites::SitesPage;
 pub use team::TeamPage;
+pub use wallboard::WallboardPage;

@@ -7,7 +7,7 @@
 //! 3. [`engine`] (runs pipelines) and [`realtime`] (publishes the event
 //!    log to sockets), both on the store.
 //! 4. What people and hooks do: [`sites`], [`teams`], [`uploads`],
-//!    [`github`], [`previews`], [`passwords`], [`demo`]; they take `&Db`,
+//!    [`github`], [`previews`], [`passwords`], [`demo`], [`wallboard`]; they take `&Db`,
 //!    `&Engine`, `&Config`, never a request.
 //! 5. [`web`]: the HTTP edge, the only layer that sees `AppState`.
 //! 6. [`startup`]: builds all of it and serves it until a signal stops it.
@@ -24,4 +24,5 @@ pub mod startup;
 pub mod store;
 pub mod teams;
 pub mod uploads;
+pub mod wallboard;
 pub mod web;

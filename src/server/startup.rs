@@ -8,7 +8,7 @@ use super::engine::{Engine, EngineConfig};
 use super::realtime::bus::EventBus;
 use super::store::Db;
 use super::store::sessions::DbSessionStore;
-use super::web::state::AppState;
+use super::web::state::{AppState, BuildId};
 use super::web::{hooks, live, logs, middleware, previews, uploads};
 use super::{demo, sites};
 use crate::app::{App, shell};
@@ -209,7 +209,9 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
         .build();
+    let build_id = BuildId::of_site(config.site_root.clone()).await;
     let state = AppState {
+        build: build_id,
         leptos_options,
         db,
         config: Arc::new(config),

@@ -312,7 +312,7 @@ impl Cluster {
         let mut replay = std::collections::VecDeque::new();
         loop {
             match socket.next().await.expect("hello") {
-                LiveMessage::Hello { position } => {
+                LiveMessage::Hello { position, .. } => {
                     socket.replay = replay;
                     socket.position = position;
                     return socket;

@@ -1,11 +1,14 @@
-//! The team: its members and, for owners, managing them and inviting people.
+//! The team: its members and, for owners, managing them and inviting
+//! people; for owners and members, the wallboard's links.
 
 mod invites;
 mod members;
+mod wallboards;
 
 use crate::api::teams::{
     AddMember, CreateInvite, RemoveMember, RevokeInvite, SetMemberRole, list_invites, list_members,
 };
+use crate::api::wallboard::{CreateWallboardLink, RevokeWallboardLink, list_wallboard_links};
 use crate::components::shell::SessionResource;
 use crate::components::states::{ErrorState, LoadingRows};
 use crate::model::Role;
@@ -13,6 +16,7 @@ use invites::InvitesCard;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use members::{AddMemberForm, MemberActions, MembersTable};
+use wallboards::WallboardLinksCard;
 
 #[component]
 pub fn TeamPage() -> impl IntoView {
@@ -43,6 +47,13 @@ pub fn TeamPage() -> impl IntoView {
         },
         |_| list_invites(),
     );
+    let create_link = ServerAction::<CreateWallboardLink>::new();
+    let revoke_link = ServerAction::<RevokeWallboardLink>::new();
+    // Viewers get a refusal, never shown.
+    let links = Resource::new(
+        move || (create_link.version().get(), revoke_link.version().get()),
+        |_| list_wallboard_links(),
+    );
     let session = expect_context::<SessionResource>();
     view! {
         <Title text="Team" />
@@ -58,6 +69,7 @@ pub fn TeamPage() -> impl IntoView {
                     return ().into_any();
                 };
                 let is_owner = info.team.role == Role::Owner;
+                let can_link = info.team.role.can_trigger();
                 let list = match members.await {
                     Err(error) => return view! { <ErrorState error /> }.into_any(),
                     Ok(list) => list,
@@ -68,6 +80,9 @@ pub fn TeamPage() -> impl IntoView {
                     {is_owner.then(|| view! {
                         <InvitesCard invites create revoke />
                         <AddMemberForm add />
+                    })}
+                    {can_link.then(|| view! {
+                        <WallboardLinksCard links create=create_link revoke=revoke_link />
                     })}
                 }.into_any()
             })}

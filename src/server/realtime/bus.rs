@@ -12,6 +12,7 @@
 
 use crate::model::{
     AppError, Change, DeploymentId, DeploymentStatus, EventKind, LiveMessage, TeamId, UserId,
+    WallboardLinkId,
 };
 use crate::server::store::changes::{self, StoredEvent};
 use crate::server::store::{Db, deployments};
@@ -67,8 +68,8 @@ pub fn wire(message: &LiveMessage) -> Utf8Bytes {
         .into()
 }
 
-/// Sessions that just ended on this instance, so their sockets close at
-/// once (sockets also recheck their session now and then, for what other
+/// Sessions and links that just ended on this instance, so their sockets
+/// close at once (sockets also recheck now and then, for what other
 /// instances ended).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -76,6 +77,8 @@ pub enum Ended {
     Sessions(Vec<String>),
     /// Every session of a person in a team: they were removed from it.
     Member { user: UserId, team: TeamId },
+    /// A wallboard link was revoked.
+    WallboardLink(WallboardLinkId),
 }
 
 /// At most this many published events are kept for subscribers...

@@ -1,5 +1,6 @@
 //! The live channel: one WebSocket per open page at `/ws`, carrying the
-//! signed-in team's committed changes in commit order. The protocol is in
+//! signed-in team's (or a wallboard link's team's) committed changes in
+//! commit order. The protocol is in
 //! the README ("Live channel").
 //!
 //! Each event's message is serialised once by the publisher and shared by
@@ -12,9 +13,9 @@
 //! grows the server's memory. A replay is read in pages, never whole.
 
 use super::bus::{self, Ended, EventBus, Lagged};
-use crate::model::{LiveMessage, TeamId, UserId};
+use crate::model::{LiveMessage, TeamId, UserId, WallboardLinkId};
 use crate::server::store::sessions::DbSessionStore;
-use crate::server::store::{Db, accounts, changes};
+use crate::server::store::{Db, accounts, changes, wallboard_links};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use std::time::Duration;
 
@@ -32,30 +33,92 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// (what this instance ends reaches it at once; this covers the others).
 pub const RECHECK: Duration = Duration::from_secs(15);
 
+/// How often a wallboard link's socket checks that the link is still
+/// open: revoking it on another instance closes the screen's socket within
+/// this time (on this instance, at once).
+pub const LINK_RECHECK: Duration = Duration::from_secs(3);
+
 /// Whose socket it is.
 #[derive(Clone, Debug)]
-pub struct Viewer {
-    pub session_id: String,
-    pub user_id: UserId,
-    pub team_id: TeamId,
+pub enum Viewer {
+    /// A signed-in member's page.
+    Member {
+        session_id: String,
+        user_id: UserId,
+        team_id: TeamId,
+    },
+    /// A screen holding a team's wallboard link: it reads that team's
+    /// events and nothing else.
+    Wallboard {
+        link_id: WallboardLinkId,
+        team_id: TeamId,
+    },
 }
 
 impl Viewer {
-    fn ended_by(&self, ended: &Ended) -> bool {
-        match ended {
-            Ended::Sessions(ids) => ids.contains(&self.session_id),
-            Ended::Member { user, team } => *user == self.user_id && *team == self.team_id,
+    fn team_id(&self) -> TeamId {
+        match self {
+            Self::Member { team_id, .. } | Self::Wallboard { team_id, .. } => *team_id,
         }
     }
 
-    /// Whether the session still exists and its person is still a member.
-    async fn still_signed_in(&self, db: &Db) -> bool {
-        let live = DbSessionStore::new(db.clone())
-            .is_live(&self.session_id)
-            .await;
-        // A database hiccup is not a reason to close anyone's page.
-        let member = accounts::actor(db, self.user_id, self.team_id).await;
-        !matches!(live, Ok(false)) && !matches!(member, Ok(None))
+    fn ended_by(&self, ended: &Ended) -> bool {
+        match (self, ended) {
+            (Self::Member { session_id, .. }, Ended::Sessions(ids)) => ids.contains(session_id),
+            (
+                Self::Member {
+                    user_id, team_id, ..
+                },
+                Ended::Member { user, team },
+            ) => user == user_id && team == team_id,
+            (Self::Wallboard { link_id, .. }, Ended::WallboardLink(id)) => id == link_id,
+            _ => false,
+        }
+    }
+
+    fn recheck(&self) -> Duration {
+        match self {
+            Self::Member { .. } => RECHECK,
+            Self::Wallboard { .. } => LINK_RECHECK,
+        }
+    }
+
+    /// Whether the session still exists and its person is still a member,
+    /// or the link is still open (and then records that it was seen).
+    async fn still_allowed(&self, db: &Db) -> bool {
+        match self {
+            Self::Member {
+                session_id,
+                user_id,
+                team_id,
+            } => {
+                let live = DbSessionStore::new(db.clone()).is_live(session_id).await;
+                // A database hiccup is not a reason to close anyone's page.
+                let member = accounts::actor(db, *user_id, *team_id).await;
+                !matches!(live, Ok(false)) && !matches!(member, Ok(None))
+            }
+            Self::Wallboard { link_id, .. } => match wallboard_links::is_open(db, *link_id).await {
+                Ok(false) => false,
+                Ok(true) => {
+                    let _ = wallboard_links::seen(db, *link_id).await;
+                    true
+                }
+                Err(_) => true,
+            },
+        }
+    }
+
+    /// The goodbye of a socket whose session or link ended: 1008, so the
+    /// page stops reconnecting (a member's goes to sign in; a wallboard
+    /// says its link was revoked).
+    fn ended_frame(&self) -> CloseFrame {
+        CloseFrame {
+            code: close_code::POLICY,
+            reason: match self {
+                Self::Member { .. } => "Signed out.".into(),
+                Self::Wallboard { .. } => "This wallboard link was revoked.".into(),
+            },
+        }
     }
 }
 
@@ -76,17 +139,19 @@ async fn reset(socket: &mut WebSocket, position: i64, reason: &str) {
     let _ = socket.send(Message::Close(None)).await;
 }
 
-/// Serves one signed-in member's socket until it closes: the replay of
-/// what the page missed (after `after`), a `hello`, then every event of
-/// the team as it commits, with heartbeats while idle.
+/// Serves one member's or wallboard's socket until it closes: the replay
+/// of what the page missed (after `after`), a `hello` naming the server's
+/// `build`, then every event of the team as it commits, with heartbeats
+/// while idle.
 pub async fn serve(
     mut socket: WebSocket,
     db: Db,
     bus: EventBus,
     viewer: Viewer,
     after: Option<i64>,
+    build: &str,
 ) {
-    let team_id = viewer.team_id;
+    let team_id = viewer.team_id();
     let mut closing = bus.closing();
     let mut ended = bus.ended();
     // Subscribe first: whatever commits from here on arrives through `rx`,
@@ -102,7 +167,10 @@ pub async fn serve(
     };
     if !send(
         &mut socket,
-        bus::wire(&LiveMessage::Hello { position: last }),
+        bus::wire(&LiveMessage::Hello {
+            position: last,
+            build: Some(build.to_string()),
+        }),
     )
     .await
     {
@@ -110,7 +178,8 @@ pub async fn serve(
     }
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    let every = viewer.recheck();
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             event = rx.recv() => match event {
@@ -139,18 +208,20 @@ pub async fn serve(
                 }
             }
             ending = ended.recv() => {
-                let signed_out = match ending {
+                let ended = match ending {
                     Ok(ending) => viewer.ended_by(&ending),
                     // Missed some: look.
-                    Err(_) => !viewer.still_signed_in(&db).await,
+                    Err(_) => !viewer.still_allowed(&db).await,
                 };
-                if signed_out {
-                    return signed_out_close(&mut socket).await;
+                if ended {
+                    let _ = socket.send(Message::Close(Some(viewer.ended_frame()))).await;
+                    return;
                 }
             }
             _ = recheck.tick() => {
-                if !viewer.still_signed_in(&db).await {
-                    return signed_out_close(&mut socket).await;
+                if !viewer.still_allowed(&db).await {
+                    let _ = socket.send(Message::Close(Some(viewer.ended_frame()))).await;
+                    return;
                 }
             }
             // The server is shutting down: "going away", so the page
@@ -165,16 +236,6 @@ pub async fn serve(
             }
         }
     }
-}
-
-/// Closes a socket whose session ended: 1008, "signed out", so the page
-/// sends its reader to sign in instead of reconnecting.
-async fn signed_out_close(socket: &mut WebSocket) {
-    let frame = CloseFrame {
-        code: close_code::POLICY,
-        reason: "Signed out.".into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// Resolves once the bus says the server is going away.

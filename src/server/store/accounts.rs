@@ -266,3 +266,12 @@ pub async fn session_info(
         notices: Vec::new(),
     }))
 }
+
+/// A team's name; `None` when the team does not exist.
+pub async fn team_name(db: &Db, team_id: TeamId) -> Result<Option<String>, AppError> {
+    let row: Option<(String,)> = sqlx::query_as("select name from teams where id = $1")
+        .bind(team_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|(name,)| name))
+}

@@ -5,7 +5,7 @@
 use crate::model::{
     ArchiveId, CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, EventKind, InstanceId,
     InviteId, Phase, PipelineType, Role, SiteId, SiteState, SourceKind, StepId, StepStatus, TeamId,
-    TriggerKind, UserId,
+    TriggerKind, UserId, WallboardLinkId,
 };
 use sqlx::{Any, Database, Decode, Encode, Type, encode::IsNull, error::BoxDynError};
 use std::str::FromStr;
@@ -61,7 +61,8 @@ id_column!(
     CapsuleId,
     ArchiveId,
     InviteId,
-    InstanceId
+    InstanceId,
+    WallboardLinkId
 );
 enum_column!(
     Role,

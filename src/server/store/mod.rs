@@ -7,6 +7,7 @@
 //!   event in the same transaction (the event log).
 //! - [`accounts`], [`members`], [`invites`], [`sites`], [`deployments`]:
 //!   records, scoped to a team.
+//! - [`wallboard_links`]: read-only links to a team's wallboard.
 //! - [`sessions`]: tower-sessions records in the same database.
 //! - [`instances`]: the instances sharing the database and their leases;
 //!   [`notify`]: how they wake each other (`LISTEN`/`NOTIFY`).
@@ -22,5 +23,6 @@ pub mod members;
 pub mod notify;
 pub mod sessions;
 pub mod sites;
+pub mod wallboard_links;
 
 pub use db::{Backend, Db, now_ms, unique_violation};

@@ -3,7 +3,8 @@
 use super::db::{Db, now_ms, unique_violation};
 use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps};
 use crate::model::{
-    AppError, Deployment, DeploymentId, DeploymentStatus, Site, SiteId, SiteState, TeamId,
+    AppError, Deployment, DeploymentId, DeploymentStatus, PipelineType, Site, SiteId, SiteState,
+    TeamId, TriggerKind, wallboard,
 };
 use rand::RngCore;
 
@@ -174,6 +175,34 @@ async fn with_current(
             .cloned();
     }
     Ok(sites)
+}
+
+/// Each site of the team whose latest finished deploy or lifecycle
+/// operation (see [`wallboard::tile::decides_health`]) failed: that deployment,
+/// with its steps. One index walk back per site, however long the history.
+pub async fn failures(db: &Db, team_id: TeamId) -> Result<Vec<Deployment>, AppError> {
+    let types = PipelineType::ALL
+        .iter()
+        .filter(|t| wallboard::tile::decides_health(**t, TriggerKind::Push))
+        .map(|t| format!("'{}'", t.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "select {DEPLOYMENT_COLUMNS} from sites s join deployments d on d.id = (\
+         select x.id from deployments x where x.site_id = s.id \
+         and x.status in ('completed', 'superseded', 'failed') and x.type in ({types}) \
+         and x.trigger_kind <> 'pull_request' order by x.id desc limit 1) \
+         where s.team_id = $1 and d.status = 'failed'"
+    );
+    let mut found: Vec<Deployment> = sqlx::query_as::<_, DeploymentRow>(&sql)
+        .bind(team_id)
+        .fetch_all(&db.pool)
+        .await?
+        .into_iter()
+        .map(Deployment::from)
+        .collect();
+    attach_steps(db, &mut found, false).await?;
+    Ok(found)
 }
 
 /// A site of the team's webhook secret; `None` for another team's site.

@@ -1,10 +1,14 @@
-//! `GET /ws`: the upgrade into the live channel (see `realtime::socket`).
+//! `GET /ws`: the upgrade into the live channel (see `realtime::socket`),
+//! for a signed-in member or, with `?wallboard=<token>`, a screen holding
+//! an open wallboard link.
 
 use super::middleware::is_own_origin;
 use super::session;
+use super::state::BuildId;
 use crate::server::config::Config;
 use crate::server::realtime::{bus::EventBus, socket};
 use crate::server::store::Db;
+use crate::server::wallboard;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -17,16 +21,21 @@ use tower_sessions::Session;
 pub struct Params {
     /// The last position the page has seen; absent on a first connection.
     after: Option<String>,
+    /// A wallboard link's token, in place of a session.
+    wallboard: Option<String>,
 }
 
-/// Upgrades a signed-in member's request from the dashboard's own origin.
-/// A request without `Origin` (a script, not a browser) is let through:
-/// the cross-site risk is a browser carrying the cookie.
+/// Upgrades a signed-in member's request, or a wallboard link's, from the
+/// dashboard's own origin. A request without `Origin` (a script, not a
+/// browser) is let through: the cross-site risk is a browser carrying the
+/// cookie. A revoked or unknown link gets 404.
+#[allow(clippy::too_many_arguments)]
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(db): State<Db>,
     State(bus): State<EventBus>,
     State(config): State<Arc<Config>>,
+    State(build): State<BuildId>,
     session: Session,
     headers: HeaderMap,
     Query(params): Query<Params>,
@@ -43,22 +52,43 @@ pub async fn upgrade(
                 .into_response();
         }
     }
-    let (actor, session_id) = match (session::actor_of(&db, &session).await, session.id()) {
-        (Ok(Some(actor)), Some(id)) => (actor, id),
-        (Ok(_), _) => return (StatusCode::UNAUTHORIZED, "Please sign in.\n").into_response(),
-        (Err(e), _) => return (StatusCode::INTERNAL_SERVER_ERROR, e.message).into_response(),
+    let (viewer, place) = match params.wallboard.as_deref() {
+        Some(token) => match wallboard::open_link(&db, token).await {
+            Ok(Some(link)) => (
+                socket::Viewer::Wallboard {
+                    link_id: link.link_id,
+                    team_id: link.team_id,
+                },
+                bus.open_socket(&format!("wallboard:{}", link.link_id)),
+            ),
+            Ok(None) => {
+                return (
+                    StatusCode::NOT_FOUND,
+                    "This wallboard link was revoked or does not exist.\n",
+                )
+                    .into_response();
+            }
+            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.message).into_response(),
+        },
+        None => match (session::actor_of(&db, &session).await, session.id()) {
+            (Ok(Some(actor)), Some(id)) => (
+                socket::Viewer::Member {
+                    session_id: id.to_string(),
+                    user_id: actor.user_id,
+                    team_id: actor.team_id,
+                },
+                bus.open_socket(&id.to_string()),
+            ),
+            (Ok(_), _) => return (StatusCode::UNAUTHORIZED, "Please sign in.\n").into_response(),
+            (Err(e), _) => return (StatusCode::INTERNAL_SERVER_ERROR, e.message).into_response(),
+        },
     };
-    let Some(place) = bus.open_socket(&session_id.to_string()) else {
+    let Some(place) = place else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
-            "This session has too many pages open; close some.\n",
+            "Too many pages are open with this session or link; close some.\n",
         )
             .into_response();
-    };
-    let viewer = socket::Viewer {
-        session_id: session_id.to_string(),
-        user_id: actor.user_id,
-        team_id: actor.team_id,
     };
     let after = match params.after.as_deref().map(str::parse::<i64>) {
         None => None,
@@ -77,7 +107,7 @@ pub async fn upgrade(
         .max_message_size(16 * 1024)
         .max_frame_size(16 * 1024)
         .on_upgrade(move |ws| async move {
-            socket::serve(ws, db, bus, viewer, after).await;
+            socket::serve(ws, db, bus, viewer, after, &build.0).await;
             drop(place);
         })
 }

@@ -26,8 +26,16 @@ fn is_page(path: &str) -> bool {
         || last.contains('.'))
 }
 
-/// Every page but sign-in and sign-up asks for a session; a signed-in user
-/// opening sign-in goes to the dashboard instead.
+/// A wallboard link's page: the token in the path is its only credential.
+fn is_wallboard_link(path: &str) -> bool {
+    path.strip_prefix("/wallboard/")
+        .is_some_and(|token| !token.is_empty() && !token.contains('/'))
+}
+
+/// Every page but sign-in, sign-up and a wallboard link asks for a
+/// session; a signed-in user opening sign-in goes to the dashboard instead.
+/// A wallboard link's page is never cached and never sends its address
+/// (the token) on as a referrer.
 pub async fn page_guard(
     State(db): State<Db>,
     State(bus): State<EventBus>,
@@ -39,20 +47,36 @@ pub async fn page_guard(
     if request.method() != Method::GET || !is_page(path) {
         return next.run(request).await;
     }
-    let signed_in = session::is_signed_in(&db, &session).await;
-    let public = PUBLIC_PAGES.contains(&path);
-    if !signed_in && !public {
-        return Redirect::to("/signin").into_response();
-    }
-    if signed_in && public {
-        return Redirect::to("/").into_response();
+    let link = is_wallboard_link(path);
+    if !link {
+        let signed_in = session::is_signed_in(&db, &session).await;
+        let public = PUBLIC_PAGES.contains(&path);
+        if !signed_in && !public {
+            return Redirect::to("/signin").into_response();
+        }
+        if signed_in && public {
+            return Redirect::to("/").into_response();
+        }
     }
     // Read before the page reads any data, so the page's live channel
     // resumes from here and nothing committed in between is missed.
     request
         .extensions_mut()
         .insert(StreamPosition(bus.position()));
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if link {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::REFERRER_POLICY,
+            header::HeaderValue::from_static("no-referrer"),
+        );
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        headers.insert("x-robots-tag", header::HeaderValue::from_static("noindex"));
+    }
+    response
 }
 
 /// The live channel's position when a page request arrived.
@@ -261,5 +285,9 @@ mod tests {
         assert!(!is_page("/pkg/flightdeck.js"));
         assert!(!is_page("/favicon.ico"));
         assert!(!is_page("/hooks/github/01HZX"));
+        assert!(is_wallboard_link("/wallboard/abc123"));
+        assert!(!is_wallboard_link("/wallboard"));
+        assert!(!is_wallboard_link("/wallboard/"));
+        assert!(!is_wallboard_link("/wallboard/abc/sites"));
     }
 }

@@ -21,6 +21,46 @@ pub struct AppState {
     pub engine: Engine,
     pub bus: EventBus,
     pub throttle: Arc<Throttle>,
+    pub build: BuildId,
+}
+
+/// The server's build as a browser sees it: a hash of the version and of
+/// the browser bundle served. A wallboard left open across an upgrade
+/// sees it change in the live channel's `hello` and reloads itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildId(pub Arc<str>);
+
+impl BuildId {
+    /// Hashes the version and every file under `site_root/pkg` (none in a
+    /// test without a bundle: then the version alone).
+    pub async fn of_site(site_root: std::path::PathBuf) -> Self {
+        let hash = tokio::task::spawn_blocking(move || {
+            use sha2::{Digest, Sha256};
+            let mut hasher = Sha256::new();
+            hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+            let mut files: Vec<_> = std::fs::read_dir(site_root.join("pkg"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.is_file())
+                .collect();
+            files.sort();
+            for path in files {
+                hasher.update(path.file_name().unwrap_or_default().as_encoded_bytes());
+                if let Ok(bytes) = std::fs::read(&path) {
+                    hasher.update(&bytes);
+                }
+            }
+            hasher.finalize()[..6]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        })
+        .await
+        .unwrap_or_else(|_| env!("CARGO_PKG_VERSION").to_string());
+        Self(hash.into())
+    }
 }
 
 impl AppState {
