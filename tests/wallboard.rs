@@ -398,7 +398,6 @@ async fn a_failed_deploy_keeps_its_tile_red_with_the_step_until_a_later_one_succ
     );
     assert!(tile.current.is_some(), "the last good deploy is still live");
     assert_eq!(b.recent[0].id, failed.id);
-    assert!(b.recent[0].steps.is_empty(), "the strip carries no steps");
 
     // A later good deploy clears it.
     let ok_deploy = trigger("main").await;

@@ -121,9 +121,6 @@ pub async fn board(
         .deployments;
     recent.retain(|d| wanted(&d.site_id));
     recent.truncate(RECENT as usize);
-    for d in &mut recent {
-        d.steps.clear();
-    }
     Ok(Wallboard {
         team_name,
         position,

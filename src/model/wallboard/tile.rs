@@ -2,7 +2,7 @@
 //! progress, where it broke, and what is live.
 
 use super::{BoardState, Tile};
-use crate::model::deployment::{PipelineType, SourceKind, TriggerKind};
+use crate::model::deployment::{Deployment, PipelineType, SourceKind, TriggerKind};
 use crate::model::ids::SiteId;
 use crate::model::site::SiteState;
 use crate::model::status::{DeploymentStatus, Phase, StepStatus};
@@ -127,6 +127,15 @@ impl Tile {
         })
     }
 
+    /// Who started `d`, as a tile says it: "by Ada" for a person, the
+    /// trigger's own words ("Push by ada", "Site created") otherwise.
+    pub fn started_by(d: &Deployment) -> String {
+        match d.trigger_kind {
+            TriggerKind::Manual => format!("by {}", d.triggered_by),
+            _ => d.triggered_by.clone(),
+        }
+    }
+
     /// Sorting key: failed, running, queued, then the rest, each by name.
     pub(super) fn rank(&self) -> (BoardState, String, SiteId) {
         let state = match self.state() {
@@ -159,7 +168,6 @@ pub fn decides_health(pipeline: PipelineType, trigger: TriggerKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::deployment::Deployment;
     use crate::model::deployment::DeploymentStep;
     use crate::model::ids::{DeploymentId, StepId, TeamId};
     use crate::model::meta::DeploymentMeta;

@@ -130,7 +130,7 @@ fn TileView(tile: Tile, big: bool, now: RwSignal<i64>) -> impl IntoView {
             let percent = (fraction * 100.0).round() as i64;
             let operation = active
                 .as_ref()
-                .map(|a| format!("{} · by {}", a.operation_name, a.triggered_by))
+                .map(|a| format!("{} · {}", a.operation_name, Tile::started_by(a)))
                 .unwrap_or_default();
             view! {
                 <p class="tile-op">{operation}</p>
@@ -139,6 +139,7 @@ fn TileView(tile: Tile, big: bool, now: RwSignal<i64>) -> impl IntoView {
                     aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent>
                     <span style=format!("width: {percent}%")></span>
                 </div>
+                {big.then(|| active.map(|a| view! { <Steps deployment=a /> }))}
                 {tile.failed_at().map(|f| view! { <p class="tile-note">{format!("Last run: {f}")}</p> })}
             }
             .into_any()
@@ -146,22 +147,22 @@ fn TileView(tile: Tile, big: bool, now: RwSignal<i64>) -> impl IntoView {
         BoardState::Failed => {
             let failure = tile.failure.clone();
             let when = failure.as_ref().and_then(|f| f.finished_at);
-            let who = failure
-                .as_ref()
-                .map(|f| f.triggered_by.clone())
-                .unwrap_or_default();
+            let who = failure.as_ref().map(Tile::started_by).unwrap_or_default();
+            let error = failure.as_ref().and_then(|f| f.error_message.clone());
             view! {
                 <p class="tile-fail">{tile.failed_at()}</p>
                 <p class="tile-meta">
-                    {failure.map(|f| f.operation_name)} " · by " {who}
-                    {when.map(|w| view! { " · " {move || time::relative(w, now.get())} })}
+                    {when.map(|w| view! { {move || time::relative(w, now.get())} " · " })}
+                    {failure.clone().map(|f| f.operation_name)} " · " {who}
                 </p>
+                {big.then(|| view! {
+                    {error.map(|e| view! { <p class="tile-error" title=e.clone()>{e.clone()}</p> })}
+                    {failure.map(|f| view! { <Steps deployment=f /> })}
+                })}
             }
             .into_any()
         }
-        BoardState::Stopped => {
-            view! { <p class="tile-op">"Stopped: serves nothing"</p> }.into_any()
-        }
+        BoardState::Stopped => view! { <p class="tile-op">"Serves nothing"</p> }.into_any(),
         BoardState::Idle => view! { <p class="tile-op">"Nothing deployed yet"</p> }.into_any(),
         BoardState::Ready => ().into_any(),
     };
@@ -171,20 +172,38 @@ fn TileView(tile: Tile, big: bool, now: RwSignal<i64>) -> impl IntoView {
         view! {
             <p class="tile-live"><code>{source}</code></p>
             <p class="tile-meta">
-                "by " {current.triggered_by.clone()}
-                {went_live.map(|w| view! { " · live " {move || time::relative(w, now.get())} })}
+                {went_live.map(|w| view! { "live " {move || time::relative(w, now.get())} " · " })}
+                {Tile::started_by(&current)}
             </p>
         }
     });
     view! {
         <article class=class data-site=tile.site_id.to_string() data-state=state.as_str() aria-label=label>
-            <header class="tile-head">
-                <h2 class="tile-name" title=tile.name.clone()>{tile.name.clone()}</h2>
-                <span class="tile-state">{state.label()}</span>
-            </header>
+            <span class="tile-state">{state.label()}</span>
+            <h2 class="tile-name" title=tile.name.clone()>{tile.name.clone()}</h2>
             {body}
             {live}
         </article>
+    }
+}
+
+/// A large tile's steps, each with its state.
+#[component]
+fn Steps(deployment: Deployment) -> impl IntoView {
+    view! {
+        <ol class="tile-steps" aria-label="Steps">
+            {deployment
+                .steps
+                .into_iter()
+                .map(|step| view! {
+                    <li class=format!("tile-step-{}", step.status)>
+                        <span class="tile-step-icon" aria-hidden="true"></span>
+                        {step.name}
+                        <span class="visually-hidden">{format!(" ({})", step.status)}</span>
+                    </li>
+                })
+                .collect_view()}
+        </ol>
     }
 }
 
