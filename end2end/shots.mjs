@@ -63,6 +63,9 @@ for (const scheme of ["light", "dark"]) {
     await page.waitForSelector("body[data-hydrated]");
     await page.getByRole("button", { name: "Create invite link" }).click();
     await page.getByLabel("Invite link").waitFor();
+    await page.getByLabel("Screen name").fill(`Office TV ${scheme} ${width}`);
+    await page.getByRole("button", { name: "Create wallboard link" }).click();
+    await page.getByRole("textbox", { name: "Wallboard link" }).waitFor();
     await shot("team");
     await page.goto(`${base}/account`);
     await shot("account");

@@ -177,7 +177,11 @@ mod socket {
         socket: Option<WebSocket>,
         on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
         on_close: Option<Closure<dyn FnMut(CloseEvent)>>,
-        watchdog: Option<TimeoutHandle>,
+        /// When the socket last said anything (`Date.now()`).
+        heard_at: f64,
+        /// One interval per connection checks `heard_at`: a timer re-armed
+        /// per message would leave a cleared callback behind each time.
+        watchdog: Option<IntervalHandle>,
     }
 
     thread_local! {
@@ -189,15 +193,7 @@ mod socket {
         // A page reached by client-side navigation replaces the previous
         // page's connection: unhook and close it first.
         if let Some(old) = CONNECTION.with(|c| c.borrow_mut().take()) {
-            let mut old = old.borrow_mut();
-            if let Some(socket) = old.socket.take() {
-                socket.set_onmessage(None);
-                socket.set_onclose(None);
-                let _ = socket.close();
-            }
-            if let Some(w) = old.watchdog.take() {
-                w.clear();
-            }
+            stop(&old);
         }
         let conn = Rc::new(RefCell::new(Conn {
             live,
@@ -207,6 +203,7 @@ mod socket {
             socket: None,
             on_message: None,
             on_close: None,
+            heard_at: 0.0,
             watchdog: None,
         }));
         CONNECTION.with(|c| *c.borrow_mut() = Some(conn.clone()));
@@ -292,7 +289,7 @@ mod socket {
     }
 
     fn received(conn: &Rc<RefCell<Conn>>, text: &str) {
-        arm_watchdog(conn);
+        conn.borrow_mut().heard_at = js_sys::Date::now();
         let message = match serde_json::from_str::<LiveMessage>(text) {
             Ok(message) => message,
             Err(e) => {
@@ -333,21 +330,28 @@ mod socket {
         }
     }
 
+    /// Closes a socket that has been silent for [`SILENCE`]; checked a few
+    /// times within it, so a dead connection is noticed in time.
     fn arm_watchdog(conn: &Rc<RefCell<Conn>>) {
         if let Some(old) = conn.borrow_mut().watchdog.take() {
             old.clear();
         }
+        conn.borrow_mut().heard_at = js_sys::Date::now();
         let weak = Rc::downgrade(conn);
-        let handle = set_timeout_with_handle(
+        let handle = set_interval_with_handle(
             move || {
                 if let Some(conn) = weak.upgrade() {
+                    let c = conn.borrow();
+                    let silent = js_sys::Date::now() - c.heard_at;
                     // Closing fires onclose, which schedules the reconnect.
-                    if let Some(socket) = conn.borrow().socket.as_ref() {
+                    if silent >= SILENCE.as_millis() as f64
+                        && let Some(socket) = c.socket.as_ref()
+                    {
                         let _ = socket.close();
                     }
                 }
             },
-            SILENCE,
+            SILENCE / 5,
         )
         .ok();
         conn.borrow_mut().watchdog = handle;

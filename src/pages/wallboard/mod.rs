@@ -32,45 +32,72 @@ pub fn WallboardPage() -> impl IntoView {
     let sites = query.with_untracked(|q| q.get("sites"));
     let light = query.with_untracked(|q| q.get("theme")).as_deref() == Some("light");
 
-    let refresh = RwSignal::new(0u64);
+    // The first answer comes with the page; later ones replace it.
+    let first = Resource::new(|| (), {
+        let (token, sites) = (token.clone(), sites.clone());
+        move |_| get_wallboard(token.clone(), sites.clone())
+    });
+    let latest = RwSignal::new(None::<Result<Wallboard, AppError>>);
     let scheduled = StoredValue::new(false);
-    // One timer at a time: a burst of changes costs one fetch.
-    let schedule = move |after: Duration| {
+    let fetching = StoredValue::new(false);
+    let again = StoredValue::new(false);
+    // One timer and one fetch at a time: a burst of changes costs one
+    // fetch, and a change during a fetch one more after it.
+    let schedule = StoredValue::new(None::<std::sync::Arc<dyn Fn(Duration) + Send + Sync>>);
+    let refetch = {
+        let (token, sites) = (token.clone(), sites.clone());
+        move || {
+            if fetching.get_value() {
+                again.set_value(true);
+                return;
+            }
+            fetching.set_value(true);
+            let (token, sites) = (token.clone(), sites.clone());
+            leptos::task::spawn_local(async move {
+                let answer = get_wallboard(token, sites).await;
+                let failed = answer
+                    .as_ref()
+                    .is_err_and(|e| e.kind != ErrorKind::NotFound);
+                latest.set(Some(answer));
+                fetching.set_value(false);
+                let next = if again.get_value() {
+                    again.set_value(false);
+                    Some(COALESCE)
+                } else {
+                    failed.then_some(RETRY)
+                };
+                if let (Some(after), Some(schedule)) = (next, schedule.get_value()) {
+                    schedule(after);
+                }
+            });
+        }
+    };
+    schedule.set_value(Some(std::sync::Arc::new(move |after: Duration| {
         // On the server nothing streams, and there is no timer to set.
         if cfg!(not(feature = "hydrate")) || scheduled.get_value() {
             return;
         }
         scheduled.set_value(true);
+        let refetch = refetch.clone();
         set_timeout(
             move || {
                 scheduled.set_value(false);
-                refresh.update(|n| *n += 1);
+                refetch();
             },
             after,
         );
-    };
-    let board = Resource::new(move || refresh.get(), {
-        let token = token.clone();
-        move |_| {
-            let (token, sites) = (token.clone(), sites.clone());
-            async move {
-                let answer = get_wallboard(token, sites).await;
-                if answer
-                    .as_ref()
-                    .is_err_and(|e| e.kind != ErrorKind::NotFound)
-                {
-                    schedule(RETRY);
-                }
-                answer
-            }
+    })));
+    let schedule = move |after: Duration| {
+        if let Some(schedule) = schedule.get_value() {
+            schedule(after);
         }
-    });
+    };
     let channel = match token.clone() {
         Some(token) => Channel::WallboardLink(token),
         None => Channel::Member,
     };
     let live = provide_live_on(channel, 0, move || {
-        board.get().and_then(Result::ok).map(|b| b.position)
+        first.get().and_then(Result::ok).map(|b| b.position)
     });
     live.subscribe(move |message| {
         if matches!(
@@ -139,9 +166,12 @@ pub fn WallboardPage() -> impl IntoView {
     view! {
         <Title text="Wallboard" />
         <div class=theme>
-            <Transition fallback=|| view! { <div class="wb-message"><p>"Loading the wallboard…"</p></div> }>
+            <Suspense fallback=|| view! { <div class="wb-message"><p>"Loading the wallboard…"</p></div> }>
                 {move || Suspend::new(async move {
-                    let shown = match board.await {
+                    let first = first.await;
+                    move || {
+                    let answer = latest.get().unwrap_or_else(|| first.clone());
+                    let shown = match answer {
                         Ok(b) => {
                             if page_build.with_value(Option::is_none) {
                                 page_build.set_value(Some(b.build.clone()));
@@ -160,8 +190,9 @@ pub fn WallboardPage() -> impl IntoView {
                         },
                     };
                     view! { <Board board=shown now status=live.status offline_since /> }.into_any()
+                    }
                 })}
-            </Transition>
+            </Suspense>
             {move || live.ended.get().then(|| view! { <LinkRevoked /> })}
         </div>
     }
