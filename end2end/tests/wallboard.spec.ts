@@ -102,9 +102,10 @@ test("forty sites fit one 1920×1080 screen without scrolling, names at least 20
   // Three fail, so the board has large tiles and folds healthy ones if it must.
   await open(page, "/wallboard");
   await expect(page.locator(".tile[data-state=ready]")).toHaveCount(40, { timeout: 180_000 });
-  for (const site of ids.slice(0, 3)) await trigger(page.request, site, `broken-${id}`);
-
   for (const failing of [0, 3]) {
+    if (failing > 0) {
+      for (const site of ids.slice(0, failing)) await trigger(page.request, site, `broken-${id}`);
+    }
     await expect(page.locator(".tile[data-state=failed]")).toHaveCount(failing, { timeout: 30_000 });
     const fit = await page.evaluate(() => {
       const names = [...document.querySelectorAll<HTMLElement>(".tile .tile-name")];

@@ -11,13 +11,10 @@ use leptos::prelude::*;
 /// Disconnected this long, the board says since when it is stale.
 const STALE_AFTER_MS: i64 = 30_000;
 
+/// `now` is this render's own clock: a view that is thrown away at the
+/// next answer must not subscribe to anything that outlives it.
 #[component]
-pub fn Board(
-    board: Wallboard,
-    now: RwSignal<i64>,
-    status: RwSignal<LiveStatus>,
-    offline_since: RwSignal<Option<i64>>,
-) -> impl IntoView {
+pub fn Board(board: Wallboard, now: RwSignal<i64>) -> impl IntoView {
     let ordered: Vec<Tile> = board.ordered().into_iter().cloned().collect();
     let attention = ordered
         .iter()
@@ -54,12 +51,7 @@ pub fn Board(
                     })
                     .collect_view()}
             </ul>
-            <div class="wb-end">
-                <Connection status offline_since now />
-                <Clock now />
-            </div>
         </header>
-        <StaleBanner offline_since now />
         {if tiles.is_empty() && folded.is_empty() {
             view! {
                 <main class="wb-empty">
@@ -258,7 +250,7 @@ fn RecentOp(deployment: Deployment, now: RwSignal<i64>) -> impl IntoView {
 
 /// Whether the board receives changes, always in view.
 #[component]
-fn Connection(
+pub fn Connection(
     status: RwSignal<LiveStatus>,
     offline_since: RwSignal<Option<i64>>,
     now: RwSignal<i64>,
@@ -290,7 +282,7 @@ fn Connection(
 /// After [`STALE_AFTER_MS`] without a connection: since when the board
 /// shows old news.
 #[component]
-fn StaleBanner(offline_since: RwSignal<Option<i64>>, now: RwSignal<i64>) -> impl IntoView {
+pub fn StaleBanner(offline_since: RwSignal<Option<i64>>, now: RwSignal<i64>) -> impl IntoView {
     move || {
         let since = offline_since.get()?;
         let now = now.get();
@@ -307,7 +299,7 @@ fn StaleBanner(offline_since: RwSignal<Option<i64>>, now: RwSignal<i64>) -> impl
 }
 
 #[component]
-fn Clock(now: RwSignal<i64>) -> impl IntoView {
+pub fn Clock(now: RwSignal<i64>) -> impl IntoView {
     let parts = move || {
         let ms = now.get();
         time::wall_clock(ms, time::local_offset_minutes(ms))

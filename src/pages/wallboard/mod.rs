@@ -14,7 +14,7 @@ use crate::api::wallboard::get_wallboard;
 use crate::live::{Channel, LiveStatus, provide_live_on};
 use crate::model::live::LiveMessage;
 use crate::model::{AppError, ErrorKind, Wallboard, time};
-use board::Board;
+use board::{Board, Clock, Connection, StaleBanner};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -120,10 +120,20 @@ pub fn WallboardPage() -> impl IntoView {
     // The clock: one interval for the page's life, on the server's time.
     let skew = StoredValue::new(0i64);
     let now = RwSignal::new(time::now_ms());
+    // The board drawn now has a clock of its own, set by the same tick and
+    // gone with it: views thrown away at every answer never subscribe to
+    // the page's clock, which would keep a trace of each of them.
+    let board_clock = StoredValue::new(None::<RwSignal<i64>>);
     #[cfg(feature = "hydrate")]
     {
         let tick = set_interval_with_handle(
-            move || now.set(time::now_ms() + skew.get_value()),
+            move || {
+                let t = time::now_ms() + skew.get_value();
+                now.set(t);
+                if let Some(clock) = board_clock.get_value() {
+                    clock.try_set(t);
+                }
+            },
             Duration::from_secs(1),
         )
         .ok();
@@ -189,10 +199,18 @@ pub fn WallboardPage() -> impl IntoView {
                             None => return view! { <BoardError error=e /> }.into_any(),
                         },
                     };
-                    view! { <Board board=shown now status=live.status offline_since /> }.into_any()
+                    let clock = RwSignal::new(now.get_untracked());
+                    board_clock.set_value(Some(clock));
+                    view! { <Board board=shown now=clock /> }.into_any()
                     }
                 })}
             </Suspense>
+            // Drawn once for the page's life, above whatever board is shown.
+            <div class="wb-end">
+                <Connection status=live.status offline_since now />
+                <Clock now />
+            </div>
+            <StaleBanner offline_since now />
             {move || live.ended.get().then(|| view! { <LinkRevoked /> })}
         </div>
     }
