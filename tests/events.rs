@@ -20,7 +20,7 @@ async fn subscribers_get_every_committed_change_once_in_order() {
             .await
             .expect("site");
         let bus = EventBus::start(db.clone()).await.expect("bus");
-        let mut rx = bus.subscribe();
+        let mut rx = bus.subscribe(team);
         let config = EngineConfig { max_parallel: 4, grace: Duration::from_millis(200), ..EngineConfig::new(DataDir::new(dir.path()).expect("data dir")) };
         let pipelines = Pipelines::with_overrides(
             "[pipelines.restart]\noperation_name = \"R\"\n[[pipelines.restart.steps]]\nname = \"a\"\nrun = \"echo one\"\n[[pipelines.restart.steps]]\nname = \"b\"\nrun = \"echo two\"\n",
@@ -46,7 +46,7 @@ async fn subscribers_get_every_committed_change_once_in_order() {
         .await;
         let mut positions = Vec::new();
         while (positions.len() as i64) < total {
-            let event = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("in time").expect("event");
+            let event = tokio::time::timeout(Duration::from_secs(5), rx.next_event()).await.expect("in time").expect("event");
             assert_eq!(event.team_id, team);
             positions.push(event.position);
         }

@@ -303,23 +303,7 @@ async fn a_paused_reader_does_not_delay_the_others_and_gets_reset() {
         }
         active
     });
-    // 8,000 events of 4 KB, written in quick batches: far more than the
-    // socket buffers and the subscriber capacity hold for a reader that sleeps.
-    let text = "x".repeat(4096);
-    for batch in 0..count / 200 {
-        let mut tx = s.db.pool.begin().await.expect("tx");
-        for i in batch * 200 + 1..=(batch + 1) * 200 {
-            sqlx::query("insert into events (position, team_id, kind, record_id, payload, created_at) values ($1, $2, 'output', 's', $3, 0)")
-                .bind(start + i)
-                .bind(&m.team_id)
-                .bind(format!(r#"{{"type":"output","step_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","offset":{},"text":"{text}"}}"#, (i - 1) * 4096))
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
-        }
-        tx.commit().await.expect("commit");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    flood(&s, &m.team_id, start, count).await;
     let mut active = tokio::time::timeout(Duration::from_secs(60), reader)
         .await
         .expect("the active reader was not held up")
@@ -335,6 +319,61 @@ async fn a_paused_reader_does_not_delay_the_others_and_gets_reset() {
     }
     assert!(got_reset, "the slow reader was told to reset");
     let _ = active.close(None).await;
+}
+
+/// Commits `count` output events of 4 KB for the team, after `start`, in
+/// quick batches: far more than socket buffers and a team's ring hold for
+/// a reader that sleeps.
+async fn flood(s: &Server, team_id: &str, start: i64, count: i64) {
+    let text = "x".repeat(4096);
+    for batch in 0..count / 200 {
+        let mut tx = s.db.pool.begin().await.expect("tx");
+        for i in batch * 200 + 1..=(batch + 1) * 200 {
+            sqlx::query("insert into events (position, team_id, kind, record_id, payload, created_at) values ($1, $2, 'output', 's', $3, 0)")
+                .bind(start + i)
+                .bind(team_id)
+                .bind(format!(r#"{{"type":"output","step_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","offset":{},"text":"{text}"}}"#, (i - 1) * 4096))
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stuck_socket_of_one_team_does_not_delay_another_teams_sockets() {
+    let s = start_with_test_pipelines().await;
+    let a = member(&s, "a@example.com").await;
+    let b = member(&s, "b@example.com").await;
+    let mut stuck = connect(&s, Some(&a), None, None).await.expect("a");
+    let mut other = connect(&s, Some(&b), None, None).await.expect("b");
+    let start = next(&mut stuck).await.expect("hello").position();
+    next(&mut other).await.expect("hello");
+
+    // Team A's socket reads nothing while its team floods it...
+    let count = 8_000i64;
+    flood(&s, &a.team_id, start, count).await;
+    // ...and team B's event still reaches B's socket, which was told
+    // nothing of A's.
+    let site = create_site(&s, &b).await;
+    let first = next(&mut other).await.expect("b's first event");
+    assert!(
+        first.position() > start + count,
+        "b got only its own: {first:?}"
+    );
+    let d = deployment(&first).expect("b's deployment");
+    assert_eq!(d.site_id.to_string(), site);
+
+    // The stuck one, once it reads, is told to reset.
+    let mut got_reset = false;
+    while let Some(msg) = next(&mut stuck).await {
+        if let LiveMessage::Reset { .. } = msg {
+            got_reset = true;
+        }
+    }
+    assert!(got_reset, "the stuck reader was told to reset");
 }
 
 #[tokio::test]

@@ -14,7 +14,24 @@ const OUTPUT_TAIL_BYTES: usize = 256 * 1024;
 /// Readers see new output within this long.
 const OUTPUT_FLUSH: Duration = Duration::from_millis(200);
 
-/// Writes a step's output as it arrives, at most every [`OUTPUT_FLUSH`],
+/// The next flush time: the next multiple of [`OUTPUT_FLUSH`] on the wall
+/// clock at least half a period away. Every running step flushes on the
+/// same beat, so the output of many steps commits together and reaches
+/// each socket in one write, not one per step.
+fn next_flush() -> tokio::time::Instant {
+    let period = OUTPUT_FLUSH.as_millis() as u64;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut wait = period - now_ms % period;
+    if wait < period / 2 {
+        wait += period;
+    }
+    tokio::time::Instant::now() + Duration::from_millis(wait)
+}
+
+/// Writes a step's output as it arrives, at most every [`OUTPUT_FLUSH`]
+/// (on a beat shared by every step, see [`next_flush`]),
 /// keeping the stored output bounded. Ends when the sender is dropped.
 /// Output a write could not store is kept and sent with the next one (it
 /// is bounded by the head and tail), and the last write is retried for
@@ -27,7 +44,7 @@ pub(super) async fn write_output(
 ) {
     let mut limiter = OutputLimiter::new(OUTPUT_HEAD_BYTES, OUTPUT_TAIL_BYTES);
     let mut pending = String::new();
-    let mut tick = tokio::time::interval(OUTPUT_FLUSH);
+    let mut tick = tokio::time::interval_at(next_flush(), OUTPUT_FLUSH);
     loop {
         tokio::select! {
             chunk = rx.recv() => match chunk {
@@ -40,11 +57,11 @@ pub(super) async fn write_output(
                         Ok(()) => pending.clear(),
                         Err(e) => tracing::warn!(error = %e, "could not store step output yet"),
                     }
-                    // The next flush is a period after this write ended, however
+                    // The next flush is on the beat after this write ended, however
                     // long the database kept it: the step's end is seen in between,
                     // and the last write below waits out the database, for
                     // `patience` and no longer.
-                    tick.reset();
+                    tick.reset_at(next_flush());
                 }
             }
         }

@@ -5,68 +5,25 @@
 //! position order, so a subscriber sees every committed change once, in
 //! order, whichever code path wrote it.
 //!
-//! Published events wait in one ring shared by every subscriber, bounded
-//! both in events and in bytes ([`RING_EVENTS`], [`RING_BYTES`]); a
-//! subscriber is only a position in it, so a socket costs next to nothing
-//! while idle. One that falls out of the ring is told it lagged.
+//! The fan-out is a hub keyed by team: each team with subscribers on this
+//! instance has a channel of its own, a ring of its latest events bounded
+//! in events, bytes and age ([`RING_EVENTS`], [`RING_BYTES`], [`RING_AGE`])
+//! and a wake-up only its subscribers wait on. An event wakes its team's
+//! sockets and no other; a subscriber is only a position in its team's
+//! ring, so a socket costs next to nothing while idle, and one that falls
+//! out of the ring is told it lagged. Nothing a subscriber does (or fails
+//! to do) can hold up the publisher or another subscriber: publishing
+//! never waits.
 
-use crate::model::{
-    AppError, Change, DeploymentId, DeploymentStatus, EventKind, LiveMessage, TeamId, UserId,
-    WallboardLinkId,
-};
-use crate::server::store::changes::{self, StoredEvent};
+pub use super::hub::{Event, Lagged, Next, RING_AGE, RING_BYTES, RING_EVENTS, Subscription, wire};
+use super::hub::{TeamChannel, Teams, lock};
+use crate::model::{AppError, DeploymentId, DeploymentStatus, TeamId, UserId, WallboardLinkId};
+use crate::server::store::changes;
 use crate::server::store::{Db, deployments};
-use axum::extract::ws::Utf8Bytes;
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
-
-/// One committed change, shared by every subscriber.
-#[derive(Clone, Debug)]
-pub struct Event {
-    pub position: i64,
-    pub team_id: TeamId,
-    pub kind: EventKind,
-    /// For a deployment event: which deployment, and its status now.
-    pub deployment: Option<(DeploymentId, DeploymentStatus)>,
-    /// The live channel's message, serialised once from [`LiveMessage`]
-    /// and shared by every connection that sends it.
-    pub wire: Utf8Bytes,
-}
-
-impl Event {
-    /// An event as read from the log; `None` (logged) when its payload is
-    /// not a change this version can read.
-    pub fn from_stored(row: StoredEvent) -> Option<Self> {
-        let change: Change = match serde_json::from_str(&row.payload) {
-            Ok(change) => change,
-            Err(e) => {
-                tracing::error!(position = row.position, error = %e, "unreadable change event");
-                return None;
-            }
-        };
-        let deployment = match &change {
-            Change::Deployment { deployment } => Some((deployment.id, deployment.status)),
-            _ => None,
-        };
-        Some(Self {
-            position: row.position,
-            team_id: row.team_id,
-            kind: row.kind,
-            deployment,
-            wire: wire(&change.at(row.position)),
-        })
-    }
-}
-
-/// A message as the live channel sends it.
-pub fn wire(message: &LiveMessage) -> Utf8Bytes {
-    serde_json::to_string(message)
-        .unwrap_or_else(|_| "{}".into())
-        .into()
-}
 
 /// Sessions and links that just ended on this instance, so their sockets
 /// close at once (sockets also recheck now and then, for what other
@@ -81,73 +38,50 @@ pub enum Ended {
     WallboardLink(WallboardLinkId),
 }
 
-/// At most this many published events are kept for subscribers...
-pub const RING_EVENTS: usize = 4096;
-/// ...and at most this many bytes of their messages.
-pub const RING_BYTES: usize = 16 * 1024 * 1024;
-
-/// The events subscribers have yet to take, oldest first.
-#[derive(Default)]
-struct Ring {
-    events: VecDeque<Arc<Event>>,
-    bytes: usize,
-    /// The position of the newest event dropped from the ring: a
-    /// subscriber that has not seen it lagged.
-    dropped_up_to: i64,
-}
-
-/// A subscriber fell so far behind that events it had not taken were
-/// dropped: it must start over (the live channel sends `reset`).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Lagged;
-
-/// Every event published after the subscription, in order.
-pub struct Subscription {
-    ring: Arc<Mutex<Ring>>,
-    latest: watch::Receiver<i64>,
-    /// The position of the last event taken.
-    cursor: i64,
-}
-
-impl Subscription {
-    /// The next event; waits for one. Cancel-safe: nothing is taken until
-    /// it returns.
-    pub async fn recv(&mut self) -> Result<Arc<Event>, Lagged> {
-        loop {
-            // Seen before looking, so a publish in between wakes the wait.
-            self.latest.borrow_and_update();
-            {
-                let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-                if self.cursor < ring.dropped_up_to {
-                    return Err(Lagged);
-                }
-                let next = ring.events.partition_point(|e| e.position <= self.cursor);
-                if let Some(event) = ring.events.get(next) {
-                    self.cursor = event.position;
-                    return Ok(event.clone());
-                }
-            }
-            if self.latest.changed().await.is_err() {
-                // The bus is gone: nothing will come.
-                std::future::pending::<()>().await;
-            }
-        }
-    }
-}
-
-/// Subscribe to receive every event committed after the subscription.
+/// Subscribe to receive every event of a team committed after the
+/// subscription.
 #[derive(Clone)]
 pub struct EventBus {
-    ring: Arc<Mutex<Ring>>,
-    /// The position of the last event published, for waking subscribers.
-    latest: Arc<watch::Sender<i64>>,
-    /// The position of the last event handed to subscribers.
+    teams: Arc<Teams>,
+    /// The position of the last event handed to subscribers; moved only
+    /// under the `teams` lock, so a new subscription either has an event in
+    /// its ring or starts after it.
     published: Arc<AtomicI64>,
-    /// Turns true when the server shuts down: every socket says goodbye.
-    closing: Arc<watch::Sender<bool>>,
-    ended: broadcast::Sender<Arc<Ended>>,
+    /// What every socket must hear besides its team's events.
+    notices: Arc<Mutex<Notices>>,
+    /// The number of the last notice, read by every subscription.
+    notice_count: Arc<AtomicU64>,
     /// Open sockets per session, for [`SOCKETS_PER_SESSION`].
-    sockets: Arc<Mutex<std::collections::HashMap<String, usize>>>,
+    sockets: Arc<Mutex<HashMap<String, usize>>>,
+    /// When each session (or link) was last found allowed, so its sockets
+    /// share their rechecks.
+    allowed: Arc<Mutex<HashMap<String, std::time::Instant>>>,
+}
+
+/// Past this many remembered rechecks, the stale ones are dropped.
+const ALLOWED_PRUNE_AT: usize = 10_000;
+
+/// At most this many recent endings are kept for sockets to look at; a
+/// socket that missed more rechecks its session or link with the database.
+const NOTICES_KEPT: usize = 64;
+
+#[derive(Default)]
+struct Notices {
+    closing: bool,
+    /// The latest endings, with their numbers, oldest first.
+    ended: VecDeque<(u64, Arc<Ended>)>,
+    /// The number of the newest ending dropped from `ended`.
+    dropped_up_to: u64,
+}
+
+/// The notices given after a socket's last one.
+#[derive(Debug, Default)]
+pub struct NoticesAfter {
+    /// The server is shutting down: every socket says goodbye.
+    pub closing: bool,
+    pub ended: Vec<Arc<Ended>>,
+    /// Some endings were dropped before this socket looked: it must check.
+    pub missed: bool,
 }
 
 /// How many sockets one session may hold open (a person's tabs, a wall of
@@ -156,7 +90,7 @@ pub const SOCKETS_PER_SESSION: usize = 16;
 
 /// A socket counted against its session; dropping it frees the place.
 pub struct SocketPlace {
-    sockets: Arc<Mutex<std::collections::HashMap<String, usize>>>,
+    sockets: Arc<Mutex<HashMap<String, usize>>>,
     session: String,
 }
 
@@ -181,47 +115,67 @@ impl EventBus {
     /// Starts publishing events committed from now on.
     pub async fn start(db: Db) -> Result<Self, sqlx::Error> {
         let last = changes::last_position(&db).await?;
-        let bus = Self {
-            ring: Arc::new(Mutex::new(Ring {
-                dropped_up_to: last,
-                ..Ring::default()
-            })),
-            latest: Arc::new(watch::channel(last).0),
-            published: Arc::new(AtomicI64::new(last)),
-            closing: Arc::new(watch::channel(false).0),
-            ended: broadcast::channel(64).0,
-            sockets: Default::default(),
-        };
+        let bus = Self::new(last);
         let publisher = bus.clone();
         tokio::spawn(async move { publisher.publish_from(db, last).await });
         Ok(bus)
     }
 
-    /// Events published from now on.
-    pub fn subscribe(&self) -> Subscription {
-        Subscription {
-            ring: self.ring.clone(),
-            latest: self.latest.subscribe(),
-            cursor: self.position(),
+    /// A bus whose last published position is `last`, with no publisher.
+    fn new(last: i64) -> Self {
+        Self {
+            teams: Default::default(),
+            published: Arc::new(AtomicI64::new(last)),
+            notices: Default::default(),
+            notice_count: Default::default(),
+            sockets: Default::default(),
+            allowed: Default::default(),
         }
     }
 
-    /// Adds an event to the ring, dropping the oldest past its bounds.
-    fn publish(&self, event: Event) {
-        let position = event.position;
-        {
-            let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-            ring.bytes += event.wire.len();
-            ring.events.push_back(Arc::new(event));
-            while ring.events.len() > RING_EVENTS || ring.bytes > RING_BYTES {
-                let Some(old) = ring.events.pop_front() else {
-                    break;
-                };
-                ring.bytes -= old.wire.len();
-                ring.dropped_up_to = old.position;
+    /// The team's events published from now on.
+    pub fn subscribe(&self, team_id: TeamId) -> Subscription {
+        let mut teams = lock(&self.teams);
+        let position = self.position();
+        let channel = match teams.get(&team_id).and_then(Weak::upgrade) {
+            Some(channel) => channel,
+            None => {
+                let channel = Arc::new(TeamChannel::new(position));
+                teams.insert(team_id, Arc::downgrade(&channel));
+                channel
+            }
+        };
+        Subscription {
+            latest: channel.latest.subscribe(),
+            channel,
+            teams: self.teams.clone(),
+            team_id,
+            cursor: position,
+            notices: self.notice_count.clone(),
+            notices_seen: self.notice_count.load(Ordering::Acquire),
+        }
+    }
+
+    /// Hands an event to its team's subscribers, if it has any here, and
+    /// moves the published position to `position` (also for a position
+    /// whose event could not be read).
+    fn publish(&self, position: i64, event: Option<Event>) {
+        let mut teams = lock(&self.teams);
+        if let Some(event) = event {
+            match teams.get(&event.team_id).map(Weak::upgrade) {
+                Some(Some(channel)) => channel.push(Arc::new(event)),
+                Some(None) => {
+                    teams.remove(&event.team_id);
+                }
+                None => {}
             }
         }
-        self.latest.send_replace(position);
+        self.published.store(position, Ordering::Release);
+    }
+
+    /// How many teams have subscribers on this instance.
+    pub fn teams(&self) -> usize {
+        lock(&self.teams).len()
     }
 
     /// The position of the last event published. Every event at or before
@@ -233,7 +187,55 @@ impl EventBus {
 
     /// Tells every open socket that the server is going away.
     pub fn close_all(&self) {
-        self.closing.send_replace(true);
+        self.notify(|notices, _| notices.closing = true);
+    }
+
+    /// Whether [`EventBus::close_all`] was called.
+    pub fn is_closing(&self) -> bool {
+        self.notices().closing
+    }
+
+    fn notices(&self) -> std::sync::MutexGuard<'_, Notices> {
+        self.notices.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a notice, then wakes every subscription (a notice is rare:
+    /// a sign-out, a removal, a revoked link, a shutdown).
+    fn notify(&self, change: impl FnOnce(&mut Notices, u64)) {
+        {
+            let mut notices = self.notices();
+            let number = self.notice_count.load(Ordering::Acquire) + 1;
+            change(&mut notices, number);
+            while notices.ended.len() > NOTICES_KEPT {
+                if let Some((dropped, _)) = notices.ended.pop_front() {
+                    notices.dropped_up_to = dropped;
+                }
+            }
+            self.notice_count.store(number, Ordering::Release);
+        }
+        let channels: Vec<Arc<TeamChannel>> = lock(&self.teams)
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for channel in channels {
+            channel.latest.send_modify(|_| {});
+        }
+    }
+
+    /// The notices given after notice number `after`.
+    pub fn notices_after(&self, after: u64) -> NoticesAfter {
+        let notices = self.notices();
+        let missed = notices.dropped_up_to > after;
+        NoticesAfter {
+            closing: notices.closing,
+            ended: notices
+                .ended
+                .iter()
+                .filter(|(n, _)| *n > after)
+                .map(|(_, e)| e.clone())
+                .collect(),
+            missed,
+        }
     }
 
     /// A place for one more socket of `session`, or `None` when it holds
@@ -251,19 +253,30 @@ impl EventBus {
         })
     }
 
-    /// Tells this instance's sockets that sessions ended.
+    /// Whether `key` was found allowed within `window`.
+    pub fn allowed_within(&self, key: &str, window: Duration) -> bool {
+        let allowed = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
+        allowed.get(key).is_some_and(|at| at.elapsed() < window)
+    }
+
+    /// Remembers that `key` was just found allowed.
+    pub fn record_allowed(&self, key: String) {
+        let mut allowed = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
+        if allowed.len() >= ALLOWED_PRUNE_AT {
+            allowed.retain(|_, at| at.elapsed() < Duration::from_secs(60));
+        }
+        allowed.insert(key, std::time::Instant::now());
+    }
+
+    /// Tells this instance's sockets that sessions or a link ended.
     pub fn end(&self, ended: Ended) {
-        let _ = self.ended.send(Arc::new(ended));
-    }
-
-    /// Sessions ended from now on.
-    pub fn ended(&self) -> broadcast::Receiver<Arc<Ended>> {
-        self.ended.subscribe()
-    }
-
-    /// Turns true once [`EventBus::close_all`] was called.
-    pub fn closing(&self) -> watch::Receiver<bool> {
-        self.closing.subscribe()
+        // What was found allowed may be what just ended: look again.
+        self.allowed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let ended = Arc::new(ended);
+        self.notify(move |notices, number| notices.ended.push_back((number, ended)));
     }
 
     /// Waits until a deployment of the team has finished, up to `limit`;
@@ -276,7 +289,7 @@ impl EventBus {
         limit: Duration,
     ) -> Result<bool, AppError> {
         // Subscribe before reading, so an end committed in between is heard.
-        let mut rx = self.subscribe();
+        let mut rx = self.subscribe(team_id);
         let finished = |status: Option<DeploymentStatus>| match status {
             None => Err(AppError::not_found("Deployment")),
             Some(s) => Ok(s.is_finished()),
@@ -286,7 +299,7 @@ impl EventBus {
         }
         let wait = async {
             loop {
-                match rx.recv().await {
+                match rx.next_event().await {
                     Ok(event) => {
                         if let Some((of, status)) = event.deployment
                             && of == id
@@ -300,7 +313,7 @@ impl EventBus {
                         if finished(deployments::status(db, team_id, id).await?)? {
                             return Ok(true);
                         }
-                        rx = self.subscribe();
+                        rx = self.subscribe(team_id);
                     }
                 }
             }
@@ -317,10 +330,7 @@ impl EventBus {
                     let full = rows.len() as i64 == BATCH;
                     for row in rows {
                         last = row.position;
-                        if let Some(event) = Event::from_stored(row) {
-                            self.publish(event);
-                        }
-                        self.published.store(last, Ordering::Release);
+                        self.publish(last, Event::from_stored(row));
                     }
                     if full {
                         db.signals.events.notify_one();
@@ -331,3 +341,6 @@ impl EventBus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

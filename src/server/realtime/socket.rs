@@ -4,19 +4,27 @@
 //! the README ("Live channel").
 //!
 //! Each event's message is serialised once by the publisher and shared by
-//! every connection. A connection subscribes before it replays what the
-//! page missed, so nothing committed is skipped, and drops what it already
-//! sent by position, so nothing is sent twice. A client that falls out of
-//! the bus's ring (more than [`bus::RING_EVENTS`] events or
-//! [`bus::RING_BYTES`] behind) is sent `reset` and closed; one whose socket
-//! stays full for [`SEND_TIMEOUT`] is closed: neither slows the others or
-//! grows the server's memory. A replay is read in pages, never whole.
+//! every connection of its team. A connection subscribes to its team
+//! before it replays what the page missed, so nothing committed is
+//! skipped, and drops what it already sent by position, so nothing is sent
+//! twice. Events that wait when the socket wakes go out together, in one
+//! write (up to [`BATCH_MESSAGES`] or [`BATCH_BYTES`]): a burst of output
+//! costs a flush per batch, not per line. A client that falls out of its
+//! team's ring (more than [`bus::RING_EVENTS`] events, [`bus::RING_BYTES`]
+//! or [`bus::RING_AGE`] behind) is sent `reset` and closed; one whose
+//! socket stays full for [`SEND_TIMEOUT`] is closed: neither slows the
+//! others or grows the server's memory. A replay is read in pages, never
+//! whole. What an idle connection holds is small (its position, one timer
+//! and the socket's buffers); the rare paths (replay, rechecks, goodbyes)
+//! are boxed, so they take memory only while they run.
 
-use super::bus::{self, Ended, EventBus, Lagged};
-use crate::model::{LiveMessage, TeamId, UserId, WallboardLinkId};
-use crate::server::store::sessions::DbSessionStore;
-use crate::server::store::{Db, accounts, changes, wallboard_links};
+use super::bus::{self, EventBus, Lagged, Next, Subscription};
+pub use super::viewer::{LINK_RECHECK, RECHECK, Viewer};
+use crate::model::{LiveMessage, TeamId};
+use crate::server::store::{Db, changes};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use futures_util::{FutureExt, SinkExt};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// An idle connection hears from the server this often, so proxies keep
@@ -29,103 +37,16 @@ pub const REPLAY_LIMIT: i64 = 5_000;
 const REPLAY_PAGE: i64 = 100;
 /// A send that cannot complete in this time means the client is gone or stuck.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often a socket checks that its session and membership still hold
-/// (what this instance ends reaches it at once; this covers the others).
-pub const RECHECK: Duration = Duration::from_secs(15);
 
-/// How often a wallboard link's socket checks that the link is still
-/// open: revoking it on another instance closes the screen's socket within
-/// this time (on this instance, at once).
-pub const LINK_RECHECK: Duration = Duration::from_secs(3);
-
-/// Whose socket it is.
-#[derive(Clone, Debug)]
-pub enum Viewer {
-    /// A signed-in member's page.
-    Member {
-        session_id: String,
-        user_id: UserId,
-        team_id: TeamId,
-    },
-    /// A screen holding a team's wallboard link: it reads that team's
-    /// events and nothing else.
-    Wallboard {
-        link_id: WallboardLinkId,
-        team_id: TeamId,
-    },
-}
-
-impl Viewer {
-    fn team_id(&self) -> TeamId {
-        match self {
-            Self::Member { team_id, .. } | Self::Wallboard { team_id, .. } => *team_id,
-        }
-    }
-
-    fn ended_by(&self, ended: &Ended) -> bool {
-        match (self, ended) {
-            (Self::Member { session_id, .. }, Ended::Sessions(ids)) => ids.contains(session_id),
-            (
-                Self::Member {
-                    user_id, team_id, ..
-                },
-                Ended::Member { user, team },
-            ) => user == user_id && team == team_id,
-            (Self::Wallboard { link_id, .. }, Ended::WallboardLink(id)) => id == link_id,
-            _ => false,
-        }
-    }
-
-    fn recheck(&self) -> Duration {
-        match self {
-            Self::Member { .. } => RECHECK,
-            Self::Wallboard { .. } => LINK_RECHECK,
-        }
-    }
-
-    /// Whether the session still exists and its person is still a member,
-    /// or the link is still open (and then records that it was seen).
-    async fn still_allowed(&self, db: &Db) -> bool {
-        match self {
-            Self::Member {
-                session_id,
-                user_id,
-                team_id,
-            } => {
-                let live = DbSessionStore::new(db.clone()).is_live(session_id).await;
-                // A database hiccup is not a reason to close anyone's page.
-                let member = accounts::actor(db, *user_id, *team_id).await;
-                !matches!(live, Ok(false)) && !matches!(member, Ok(None))
-            }
-            Self::Wallboard { link_id, .. } => match wallboard_links::is_open(db, *link_id).await {
-                Ok(false) => false,
-                Ok(true) => {
-                    let _ = wallboard_links::seen(db, *link_id).await;
-                    true
-                }
-                Err(_) => true,
-            },
-        }
-    }
-
-    /// The goodbye of a socket whose session or link ended: 1008, so the
-    /// page stops reconnecting (a member's goes to sign in; a wallboard
-    /// says its link was revoked).
-    fn ended_frame(&self) -> CloseFrame {
-        CloseFrame {
-            code: close_code::POLICY,
-            reason: match self {
-                Self::Member { .. } => "Signed out.".into(),
-                Self::Wallboard { .. } => "This wallboard link was revoked.".into(),
-            },
-        }
-    }
-}
+/// At most this many waiting messages go out in one write...
+pub const BATCH_MESSAGES: usize = 64;
+/// ...and at most about this many bytes.
+pub const BATCH_BYTES: usize = 64 * 1024;
 
 async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
     matches!(
-        tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await,
-        Ok(Ok(()))
+        within(SEND_TIMEOUT, socket.send(Message::Text(text))).await,
+        Some(Ok(()))
     )
 }
 
@@ -136,7 +57,7 @@ async fn reset(socket: &mut WebSocket, position: i64, reason: &str) {
         reason: Some(reason.to_string()),
     };
     let _ = send(socket, bus::wire(&message)).await;
-    let _ = socket.send(Message::Close(None)).await;
+    let _ = within(SEND_TIMEOUT, socket.send(Message::Close(None))).await;
 }
 
 /// Serves one member's or wallboard's socket until it closes: the replay
@@ -152,95 +73,165 @@ pub async fn serve(
     build: &str,
 ) {
     let team_id = viewer.team_id();
-    let mut closing = bus.closing();
-    let mut ended = bus.ended();
     // Subscribe first: whatever commits from here on arrives through `rx`,
     // and whatever committed before is in the table for the replay.
-    let mut rx = bus.subscribe();
+    let mut rx = bus.subscribe(team_id);
+    if bus.is_closing() {
+        return Box::pin(goodbye(&mut socket, restarting())).await;
+    }
     let mut last = match after {
         None => bus.position(),
-        Some(after) => match replay(&db, &bus, &mut socket, team_id, after).await {
+        Some(after) => match Box::pin(replay(&db, &bus, &mut socket, team_id, after)).await {
             Replay::Done(last) => last,
-            Replay::Reset(reason) => return reset(&mut socket, bus.position(), reason).await,
+            Replay::Reset(reason) => {
+                return Box::pin(reset(&mut socket, bus.position(), reason)).await;
+            }
             Replay::Gone => return,
         },
     };
-    if !send(
-        &mut socket,
-        bus::wire(&LiveMessage::Hello {
-            position: last,
-            build: Some(build.to_string()),
-        }),
-    )
-    .await
-    {
+    let hello = LiveMessage::Hello {
+        position: last,
+        build: Some(build.to_string()),
+    };
+    if !send(&mut socket, bus::wire(&hello)).await {
         return;
     }
-    let mut heartbeat =
-        tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-    let every = viewer.recheck();
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    // One timer for the heartbeat and the recheck: a socket wakes for its
+    // team's events, its page, or this, and nothing else.
+    let now = tokio::time::Instant::now();
+    let (mut heartbeat_at, every) = (now + HEARTBEAT, viewer.recheck());
+    let mut recheck_at = now + every;
+    let timer = tokio::time::sleep_until(heartbeat_at.min(recheck_at));
+    tokio::pin!(timer);
     loop {
         tokio::select! {
-            event = rx.recv() => match event {
-                Ok(event) => {
-                    if event.position <= last {
-                        continue;
-                    }
-                    last = event.position;
-                    if event.team_id == team_id && !send(&mut socket, event.wire.clone()).await {
-                        return;
+            next = rx.recv() => match next {
+                Ok(Next::Event(event)) => match forward(&mut socket, &mut rx, event, &mut last).await {
+                    Forwarded::Sent => {}
+                    Forwarded::Gone => return,
+                    Forwarded::Lagged => return Box::pin(fell_behind(&mut socket, &bus)).await,
+                },
+                Ok(Next::Notice { after }) => {
+                    if let Some(frame) = Box::pin(noticed(&bus, &db, &viewer, after)).await {
+                        return Box::pin(goodbye(&mut socket, frame)).await;
                     }
                 }
-                Err(Lagged) => {
-                    let reason = "This page fell too far behind; reload its data.";
-                    return reset(&mut socket, bus.position(), reason).await;
-                }
+                Err(Lagged) => return Box::pin(fell_behind(&mut socket, &bus)).await,
             },
             incoming = socket.recv() => match incoming {
                 // The page sends nothing but pings, which are answered for us.
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
-            _ = heartbeat.tick() => {
-                if !send(&mut socket, bus::wire(&LiveMessage::Heartbeat { position: last })).await {
-                    return;
+            () = &mut timer => {
+                let now = tokio::time::Instant::now();
+                if now >= heartbeat_at {
+                    heartbeat_at += HEARTBEAT;
+                    let beat = LiveMessage::Heartbeat { position: last };
+                    if !send(&mut socket, bus::wire(&beat)).await {
+                        return;
+                    }
                 }
-            }
-            ending = ended.recv() => {
-                let ended = match ending {
-                    Ok(ending) => viewer.ended_by(&ending),
-                    // Missed some: look.
-                    Err(_) => !viewer.still_allowed(&db).await,
-                };
-                if ended {
-                    let _ = socket.send(Message::Close(Some(viewer.ended_frame()))).await;
-                    return;
+                if now >= recheck_at {
+                    recheck_at = now + every;
+                    if !Box::pin(viewer.still_allowed(&db, &bus)).await {
+                        return Box::pin(goodbye(&mut socket, viewer.ended_frame())).await;
+                    }
                 }
-            }
-            _ = recheck.tick() => {
-                if !viewer.still_allowed(&db).await {
-                    let _ = socket.send(Message::Close(Some(viewer.ended_frame()))).await;
-                    return;
-                }
-            }
-            // The server is shutting down: "going away", so the page
-            // reconnects (to this server once it is back, or another).
-            _ = closed(&mut closing) => {
-                let frame = CloseFrame {
-                    code: close_code::AWAY,
-                    reason: "The server is restarting.".into(),
-                };
-                let _ = socket.send(Message::Close(Some(frame))).await;
-                return;
+                timer.as_mut().reset(heartbeat_at.min(recheck_at));
             }
         }
     }
 }
 
-/// Resolves once the bus says the server is going away.
-async fn closed(closing: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = closing.wait_for(|closing| *closing).await;
+/// The goodbye of a server that shuts down: "going away", so the page
+/// reconnects (to this server once it is back, or another).
+fn restarting() -> CloseFrame {
+    CloseFrame {
+        code: close_code::AWAY,
+        reason: "The server is restarting.".into(),
+    }
+}
+
+async fn goodbye(socket: &mut WebSocket, frame: CloseFrame) {
+    let _ = within(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+async fn fell_behind(socket: &mut WebSocket, bus: &EventBus) {
+    let reason = "This page fell too far behind; reload its data.";
+    reset(socket, bus.position(), reason).await
+}
+
+/// What a notice means for this socket: the goodbye to send, if it must
+/// close.
+async fn noticed(bus: &EventBus, db: &Db, viewer: &Viewer, after: u64) -> Option<CloseFrame> {
+    let notices = bus.notices_after(after);
+    if notices.closing {
+        return Some(restarting());
+    }
+    let ended = if notices.missed {
+        // Endings went by that this socket did not see: look.
+        !viewer.still_allowed(db, bus).await
+    } else {
+        notices.ended.iter().any(|e| viewer.ended_by(e))
+    };
+    ended.then(|| viewer.ended_frame())
+}
+
+/// `future`'s output, or `None` if it takes longer than `limit`. A future
+/// that is ready at once (a send into a socket with room) costs no timer.
+async fn within<T>(limit: Duration, future: impl std::future::Future<Output = T>) -> Option<T> {
+    let mut future = std::pin::pin!(future);
+    if let Some(out) = future.as_mut().now_or_never() {
+        return Some(out);
+    }
+    tokio::time::timeout(limit, future).await.ok()
+}
+
+enum Forwarded {
+    Sent,
+    /// The socket failed or stayed full for [`SEND_TIMEOUT`].
+    Gone,
+    Lagged,
+}
+
+/// Sends `first` and whatever else of the team's events is already
+/// waiting, in one write, skipping what was sent before (`last`).
+async fn forward(
+    socket: &mut WebSocket,
+    rx: &mut Subscription,
+    first: Arc<bus::Event>,
+    last: &mut i64,
+) -> Forwarded {
+    let batch = async {
+        let (mut messages, mut bytes) = (0, 0);
+        let mut next = Some(Ok(first));
+        while let Some(event) = next {
+            let Ok(event) = event else {
+                return Forwarded::Lagged;
+            };
+            if event.position > *last {
+                *last = event.position;
+                messages += 1;
+                bytes += event.wire.len();
+                if socket
+                    .feed(Message::Text(event.wire.clone()))
+                    .await
+                    .is_err()
+                {
+                    return Forwarded::Gone;
+                }
+            }
+            next = (messages < BATCH_MESSAGES && bytes < BATCH_BYTES)
+                .then(|| rx.try_recv())
+                .flatten();
+        }
+        match socket.flush().await {
+            Ok(()) => Forwarded::Sent,
+            Err(_) => Forwarded::Gone,
+        }
+    };
+    within(SEND_TIMEOUT, batch).await.unwrap_or(Forwarded::Gone)
 }
 
 enum Replay {

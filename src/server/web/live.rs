@@ -101,9 +101,13 @@ pub async fn upgrade(
                 .into_response();
         }
     };
-    ws.read_buffer_size(4 * 1024)
+    // A page sends only pings: a small read buffer (it grows for a larger
+    // frame, up to the limits below) keeps an idle socket light. The write
+    // buffer holds at most one batch past the socket's own; one message is
+    // at most an output chunk, escaped.
+    ws.read_buffer_size(512)
         .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(64 * 1024)
+        .max_write_buffer_size(256 * 1024)
         .max_message_size(16 * 1024)
         .max_frame_size(16 * 1024)
         .on_upgrade(move |ws| async move {
