@@ -435,10 +435,7 @@ async fn clients_main() {
         live: AtomicUsize::new(0),
         failed: AtomicUsize::new(0),
     });
-    let tick = std::env::var("FLIGHTDECK_LIVE_TICK_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(1);
+    let tick: u64 = env_number("FLIGHTDECK_LIVE_TICK_MS", 1);
     if tick > 0 {
         // Messages are taken in ticks: the thread sleeps outside epoll, so
         // a message arriving meanwhile wakes nobody, and the next tick
@@ -1447,10 +1444,7 @@ struct OneRow {
 
 /// Client processes per fleet (`FLIGHTDECK_LIVE_PROCESSES`, default 4).
 fn processes() -> usize {
-    std::env::var("FLIGHTDECK_LIVE_PROCESSES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4)
+    env_number("FLIGHTDECK_LIVE_PROCESSES", 4)
 }
 
 async fn one_to_n(
@@ -1555,10 +1549,7 @@ struct BurstRow {
 
 /// Sockets watching the bursts (`FLIGHTDECK_LIVE_BURST_SOCKETS`, default 1,000).
 fn burst_sockets() -> usize {
-    std::env::var("FLIGHTDECK_LIVE_BURST_SOCKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
+    env_number("FLIGHTDECK_LIVE_BURST_SOCKETS", 1000)
 }
 
 /// 20 sites of one team each run a step printing 200 lines/s for 10 s,
@@ -1612,6 +1603,14 @@ async fn bursts(fd_teams: &[FdTeam], dir: &Path) -> BurstRow {
     }
 }
 
+/// A number from the environment, or `default` when unset or unreadable.
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn list_env(name: &str, default: &str) -> Vec<String> {
     std::env::var(name)
         .unwrap_or_else(|_| default.to_string())
@@ -1641,10 +1640,7 @@ fn main() {
         .iter()
         .filter_map(|s| s.parse().ok())
         .collect();
-    let rounds_n: usize = std::env::var("FLIGHTDECK_LIVE_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let rounds_n: usize = env_number("FLIGHTDECK_LIVE_ROUNDS", 20);
     let scenarios = list_env("FLIGHTDECK_LIVE_SCENARIOS", "one,teams,bursts");
     let mut kinds: Vec<Kind> = list_env("FLIGHTDECK_LIVE_SERVERS", "flightdeck,bare,sockudo")
         .iter()
@@ -1659,10 +1655,7 @@ fn main() {
         eprintln!("SOCKUDO_BIN is not set: Sockudo is left out (./dev bench-live installs it)");
         kinds.retain(|k| *k != Kind::Sockudo);
     }
-    let limit = std::env::var("FLIGHTDECK_LIVE_LIMIT_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2400);
+    let limit: u64 = env_number("FLIGHTDECK_LIVE_LIMIT_SECS", 2400);
     limit_run(Duration::from_secs(limit));
     runtime.block_on(async {
         let max_n = sizes.iter().copied().max().unwrap_or(0);
