@@ -139,6 +139,43 @@ pub async fn retry_deployment(id: String) -> Result<Deployment, AppError> {
         .ok_or_else(AppError::internal)
 }
 
+/// Publishes an earlier deploy's kept release again, with no build, as a
+/// deployment of its own ("Roll back to <short id>", `meta.rollback_of`)
+/// that becomes the site's current one. Refused while the site is busy and
+/// once the release is no longer kept.
+#[server(endpoint = "rollback_deployment")]
+pub async fn rollback_deployment(id: String) -> Result<Deployment, AppError> {
+    use self::ssr::*;
+    let state = cx::state()?;
+    let actor = cx::actor(&state).await?.require_trigger()?;
+    let new_id = state
+        .engine
+        .rollback(&actor, cx::id(&id, "Deployment")?)
+        .await?;
+    cx::redirect_plain_form(&format!("/deployments/{new_id}"));
+    deployments::get(&state.db, actor.team_id, new_id)
+        .await?
+        .ok_or_else(AppError::internal)
+}
+
+/// Makes a completed pull-request preview the site's current deployment,
+/// exactly as it was reviewed (`meta.promoted_from`). Refused while the
+/// site is busy or locked, and once the preview is no longer kept.
+#[server(endpoint = "promote_deployment")]
+pub async fn promote_deployment(id: String) -> Result<Deployment, AppError> {
+    use self::ssr::*;
+    let state = cx::state()?;
+    let actor = cx::actor(&state).await?.require_trigger()?;
+    let new_id = state
+        .engine
+        .promote(&actor, cx::id(&id, "Deployment")?)
+        .await?;
+    cx::redirect_plain_form(&format!("/deployments/{new_id}"));
+    deployments::get(&state.db, actor.team_id, new_id)
+        .await?
+        .ok_or_else(AppError::internal)
+}
+
 /// Approves a deployment waiting for approval (a pull request from a
 /// fork): it is queued from now on and runs when its site is free.
 #[server(endpoint = "approve_deployment")]

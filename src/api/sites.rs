@@ -62,13 +62,44 @@ pub async fn list_sites() -> Result<Vec<Site>, AppError> {
     Ok(list.into_iter().map(|s| with_url(&state, s)).collect())
 }
 
-/// One site of the team.
+/// One site of the team, with the disk its releases and capsules take.
 #[server(endpoint = "get_site")]
 pub async fn get_site(id: String) -> Result<Site, AppError> {
     use self::ssr::*;
     let state = cx::state()?;
     let actor = cx::actor(&state).await?;
-    one(&state, actor.team_id, cx::id(&id, "Site")?).await
+    let id = cx::id(&id, "Site")?;
+    let site = sites::get_with_disk(&state.db, &state.config.data_dir, actor.team_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Site"))?;
+    Ok(with_url(&state, site))
+}
+
+/// Locks a site with a reason (owners and members): manual deploys are
+/// refused with "Locked by <name>: <reason>", pushes wait until it is
+/// unlocked; restart, stop, time capsules, restores and rollbacks still run.
+#[server(endpoint = "lock_site")]
+pub async fn lock_site(site_id: String, reason: String) -> Result<Site, AppError> {
+    use self::ssr::*;
+    let state = cx::state()?;
+    let actor = cx::actor(&state).await?.require_trigger()?;
+    let id = cx::id(&site_id, "Site")?;
+    sites::lock(&state.db, &actor, id, &reason).await?;
+    cx::redirect_plain_form(&format!("/sites/{id}"));
+    one(&state, actor.team_id, id).await
+}
+
+/// Unlocks a site (owners and members); the pushes it held run, newest
+/// first.
+#[server(endpoint = "unlock_site")]
+pub async fn unlock_site(site_id: String) -> Result<Site, AppError> {
+    use self::ssr::*;
+    let state = cx::state()?;
+    let actor = cx::actor(&state).await?.require_trigger()?;
+    let id = cx::id(&site_id, "Site")?;
+    sites::unlock(&state.db, &actor, id).await?;
+    cx::redirect_plain_form(&format!("/sites/{id}"));
+    one(&state, actor.team_id, id).await
 }
 
 /// Creates a site from a repository and branch; its `create_site` pipeline

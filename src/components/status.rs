@@ -1,6 +1,6 @@
 //! Status badges: one colour per status, defined once in the stylesheet.
 
-use crate::model::{Deployment, DeploymentStatus, SiteState};
+use crate::model::{Deployment, DeploymentStatus, SiteLock, SiteState};
 use leptos::prelude::*;
 
 /// The badge of a deployment: its lifecycle label for deploys, its status otherwise.
@@ -9,6 +9,9 @@ pub fn DeploymentBadge(deployment: Deployment) -> impl IntoView {
     let title = format!("status: {}", deployment.status);
     if deployment.waits_for_approval() {
         return view! { <StatusBadge word="waiting for approval" tone="awaiting" title /> };
+    }
+    if deployment.waits_for_unlock() {
+        return view! { <StatusBadge word="waiting for unlock" tone="awaiting" title /> };
     }
     let word = deployment
         .lifecycle()
@@ -34,6 +37,17 @@ pub fn StatusBadge(
         <span class=format!("badge status-{tone}") class:badge-active=active title=title>
             <span class="badge-dot" aria-hidden="true"></span>
             {word}
+        </span>
+    }
+}
+
+/// "Locked", with who and why on hover: a site that puts nothing new live.
+#[component]
+pub fn LockBadge(lock: SiteLock) -> impl IntoView {
+    view! {
+        <span class="lock-badge" title=lock.refusal()>
+            <span aria-hidden="true">"🔒"</span>
+            "Locked"
         </span>
     }
 }

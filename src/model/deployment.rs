@@ -137,6 +137,14 @@ pub struct Deployment {
     /// of it runs before, and it does not make the site busy.
     #[serde(default)]
     pub awaiting_approval: bool,
+    /// A push queued while its site is locked: it runs once the site is
+    /// unlocked, and does not make the site busy meanwhile.
+    #[serde(default)]
+    pub waiting_for_unlock: bool,
+    /// When and why its published files were removed (retention, or its
+    /// pull request closed); `None` while they are kept.
+    #[serde(default)]
+    pub release_removed: Option<ReleaseRemoved>,
     /// Steps with their status; `output` is left empty in lists.
     pub steps: Vec<DeploymentStep>,
 }
@@ -201,6 +209,9 @@ impl Deployment {
                 None if self.waits_for_approval() => {
                     format!("waiting for approval · {total} steps")
                 }
+                None if self.waits_for_unlock() => {
+                    format!("waiting for unlock · {total} steps")
+                }
                 None if self.status == DeploymentStatus::Queued => {
                     format!("queued · {total} steps")
                 }
@@ -212,6 +223,11 @@ impl Deployment {
     /// A fork's pull request that runs nothing until a member approves it.
     pub fn waits_for_approval(&self) -> bool {
         self.awaiting_approval && self.status == DeploymentStatus::Queued
+    }
+
+    /// A push held while its site is locked.
+    pub fn waits_for_unlock(&self) -> bool {
+        self.waiting_for_unlock && self.status == DeploymentStatus::Queued
     }
 
     /// Queued and running deployments can be cancelled.
@@ -234,6 +250,67 @@ impl Deployment {
                 self.status,
                 DeploymentStatus::Completed | DeploymentStatus::Superseded
             )
+    }
+
+    /// A pull request's preview (it never becomes what the site serves).
+    pub fn is_preview(&self) -> bool {
+        self.trigger_kind == TriggerKind::PullRequest
+    }
+
+    /// A completed run whose files are served (at its preview URL, and as
+    /// the site's when current) and still kept.
+    pub fn has_release(&self) -> bool {
+        self.pipeline_type.publishes()
+            && matches!(
+                self.status,
+                DeploymentStatus::Completed | DeploymentStatus::Superseded
+            )
+            && self.release_removed.is_none()
+    }
+
+    /// What a page says of files that are gone.
+    pub fn release_removed_note(&self) -> Option<String> {
+        Some(self.release_removed?.reason.sentence(self.pr_number))
+    }
+
+    /// Why "Roll back to this deployment" is not offered, or `None` when
+    /// it is: an earlier deploy of the site (not a preview) whose release
+    /// is still kept and which the site does not serve now.
+    pub fn rollback_refusal(&self) -> Option<String> {
+        if !self.pipeline_type.publishes() || self.is_preview() {
+            return Some("Only a deploy of the site itself can be rolled back to.".into());
+        }
+        if !matches!(
+            self.status,
+            DeploymentStatus::Completed | DeploymentStatus::Superseded
+        ) {
+            return Some("Only a completed deploy can be rolled back to.".into());
+        }
+        if self.is_current {
+            return Some("The site serves this deployment now.".into());
+        }
+        if self.release_removed.is_some() {
+            return Some(
+                "Its release is no longer kept, so it cannot be published again: deploy its commit instead."
+                    .into(),
+            );
+        }
+        None
+    }
+
+    /// Why "Promote to production" is not offered for a pull request's
+    /// preview, or `None` when it is.
+    pub fn promote_refusal(&self) -> Option<String> {
+        if !self.is_preview() || self.pipeline_type != PipelineType::Deploy {
+            return Some("Only a pull request's preview can be promoted.".into());
+        }
+        if self.status != DeploymentStatus::Completed {
+            return Some("Only a completed preview can be promoted.".into());
+        }
+        if self.release_removed.is_some() {
+            return Some("Its preview is no longer kept, so it cannot be promoted.".into());
+        }
+        None
     }
 
     /// The commit's page on GitHub, when the repository is on GitHub.
@@ -282,6 +359,45 @@ pub fn github_web_url(repository: &str) -> Option<String> {
     };
     (ok(owner) && ok(repo) && !repo.contains('/'))
         .then(|| format!("https://github.com/{owner}/{repo}"))
+}
+
+/// Why a deployment's published files are gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalReason {
+    /// Older than the releases a site keeps (`FLIGHTDECK_KEEP_RELEASES`).
+    Expired,
+    /// A pull request's preview, removed when the pull request closed.
+    PullRequestClosed,
+}
+
+text_enum!(RemovalReason {
+    Expired => "expired",
+    PullRequestClosed => "pull_request_closed",
+});
+
+impl RemovalReason {
+    /// What a page, and the preview URL itself, say of the removed files.
+    pub fn sentence(self, pr_number: Option<i64>) -> String {
+        match (self, pr_number) {
+            (Self::PullRequestClosed, Some(n)) => {
+                format!("This preview was removed when pull request #{n} closed.")
+            }
+            (Self::PullRequestClosed, None) => {
+                "This preview was removed when its pull request closed.".into()
+            }
+            (Self::Expired, _) => {
+                "This preview expired: the site keeps only its latest releases.".into()
+            }
+        }
+    }
+}
+
+/// A release that is no longer kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRemoved {
+    pub at: i64,
+    pub reason: RemovalReason,
 }
 
 /// One ordered step of a deployment.

@@ -4,6 +4,7 @@
 
 use super::deployment::{Deployment, DeploymentStep};
 use super::ids::StepId;
+use super::site::SiteLockState;
 use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
@@ -14,12 +15,14 @@ pub enum EventKind {
     Deployment,
     Step,
     Output,
+    SiteLock,
 }
 
 text_enum!(EventKind {
     Deployment => "deployment",
     Step => "step",
     Output => "output",
+    SiteLock => "site_lock",
 });
 
 /// A committed change as the event log stores it: a [`LiveMessage`]
@@ -38,6 +41,9 @@ pub enum Change {
         offset: i64,
         text: String,
     },
+    SiteLock {
+        site: SiteLockState,
+    },
 }
 
 impl Change {
@@ -46,6 +52,7 @@ impl Change {
             Self::Deployment { .. } => EventKind::Deployment,
             Self::Step { .. } => EventKind::Step,
             Self::Output { .. } => EventKind::Output,
+            Self::SiteLock { .. } => EventKind::SiteLock,
         }
     }
 
@@ -55,6 +62,7 @@ impl Change {
             Self::Deployment { deployment } => deployment.id.to_string(),
             Self::Step { step } => step.id.to_string(),
             Self::Output { step_id, .. } => step_id.to_string(),
+            Self::SiteLock { site } => site.site_id.to_string(),
         }
     }
 
@@ -76,6 +84,7 @@ impl Change {
                 offset,
                 text,
             },
+            Self::SiteLock { site } => LiveMessage::SiteLock { position, site },
         }
     }
 }
@@ -114,6 +123,8 @@ pub enum LiveMessage {
         offset: i64,
         text: String,
     },
+    /// A site was locked or unlocked.
+    SiteLock { position: i64, site: SiteLockState },
 }
 
 impl LiveMessage {
@@ -124,7 +135,8 @@ impl LiveMessage {
             | Self::Reset { position, .. }
             | Self::Deployment { position, .. }
             | Self::Step { position, .. }
-            | Self::Output { position, .. } => *position,
+            | Self::Output { position, .. }
+            | Self::SiteLock { position, .. } => *position,
         }
     }
 }
@@ -276,6 +288,8 @@ mod tests {
             finished_at: None,
             is_current: false,
             awaiting_approval: false,
+            waiting_for_unlock: false,
+            release_removed: None,
             steps: vec![step(id, 1, 1, "")],
         }
     }

@@ -21,6 +21,12 @@ pub struct DeploymentMeta {
     /// The capsule a time capsule writes, or a restore brings back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capsule_id: Option<CapsuleId>,
+    /// The pull request preview a promotion publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from: Option<DeploymentId>,
+    /// The earlier deploy a rollback publishes again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<DeploymentId>,
     /// The release a clone or staging copy copies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_deployment_id: Option<DeploymentId>,
@@ -46,6 +52,8 @@ impl From<Map<String, Value>> for DeploymentMeta {
         Self {
             archive_id: take(&mut map, "archive_id"),
             capsule_id: take(&mut map, "capsule_id"),
+            promoted_from: take(&mut map, "promoted_from"),
+            rollback_of: take(&mut map, "rollback_of"),
             source_deployment_id: take(&mut map, "source_deployment_id"),
             source_site_id: take(&mut map, "source_site_id"),
             staging_id: take(&mut map, "staging_id"),
@@ -55,6 +63,15 @@ impl From<Map<String, Value>> for DeploymentMeta {
 }
 
 impl DeploymentMeta {
+    /// The earlier release whose files this operation publishes or copies
+    /// (`FLIGHTDECK_SOURCE_DIR`): a copy's source, a rollback's target, a
+    /// promoted preview.
+    pub fn source_release(&self) -> Option<DeploymentId> {
+        self.source_deployment_id
+            .or(self.rollback_of)
+            .or(self.promoted_from)
+    }
+
     /// The JSON object, as stored and as steps see it in `FLIGHTDECK_META`.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())

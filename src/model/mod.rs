@@ -19,7 +19,8 @@ pub use account::{
     TeamSummary, UserInfo,
 };
 pub use deployment::{
-    Deployment, DeploymentPage, DeploymentStep, PipelineType, SourceKind, TriggerKind,
+    Deployment, DeploymentPage, DeploymentStep, PipelineType, ReleaseRemoved, RemovalReason,
+    SourceKind, TriggerKind,
 };
 pub use error::{AppError, ErrorKind};
 pub use ids::{
@@ -28,6 +29,6 @@ pub use ids::{
 };
 pub use live::{Change, EventKind, LiveMessage};
 pub use meta::DeploymentMeta;
-pub use site::{Site, SiteHooks, SiteState};
+pub use site::{DiskUsage, Site, SiteHooks, SiteLock, SiteLockState, SiteState};
 pub use status::{DeploymentStatus, LifecycleLabel, Phase, StepStatus};
 pub use wallboard::{BoardState, NewWallboardLink, Tile, Wallboard, WallboardLink};

@@ -1,7 +1,7 @@
 //! Sites: the deployable environments of a team.
 
 use super::deployment::Deployment;
-use super::ids::{SiteId, TeamId};
+use super::ids::{SiteId, TeamId, UserId};
 use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,50 @@ pub struct Site {
     /// Where the site's current deployment is served.
     #[serde(default)]
     pub url: Option<String>,
+    /// Set while a member holds the site: nothing new goes live.
+    #[serde(default)]
+    pub lock: Option<SiteLock>,
+    /// Bumped by every lock and unlock, so an older `site_lock` message
+    /// never overwrites a newer state.
+    #[serde(default)]
+    pub version: i64,
+    /// What its releases and capsules take on disk (the site's own page).
+    #[serde(default)]
+    pub disk: Option<DiskUsage>,
+}
+
+/// Who locked a site, why, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteLock {
+    pub by: Option<UserId>,
+    pub by_name: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+impl SiteLock {
+    /// How a refused deploy reads: "Locked by Ada: the release is frozen".
+    pub fn refusal(&self) -> String {
+        format!("Locked by {}: {}", self.by_name, self.reason)
+    }
+}
+
+/// A site's lock as the live channel sends it (`site_lock`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteLockState {
+    pub site_id: SiteId,
+    pub team_id: TeamId,
+    pub version: i64,
+    pub lock: Option<SiteLock>,
+}
+
+/// Bytes on disk, and how many of each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskUsage {
+    pub releases: i64,
+    pub release_bytes: i64,
+    pub capsules: i64,
+    pub capsule_bytes: i64,
 }
 
 /// Where GitHub sends a site's events and the secret it signs them with.
@@ -51,6 +95,11 @@ pub struct SiteHooks {
 }
 
 impl Site {
+    /// Why a manual deploy would be refused now for the lock.
+    pub fn lock_reason(&self) -> Option<String> {
+        self.lock.as_ref().map(SiteLock::refusal)
+    }
+
     /// Why a manual trigger would be refused now, or `None` when the site is free.
     pub fn busy_reason(&self) -> Option<String> {
         self.active_deployment.as_ref().map(|d| {

@@ -105,6 +105,20 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// A size as people read it: "512 KB", "10.0 MB", "1.2 GB".
+pub fn bytes(n: i64) -> String {
+    const KB: i64 = 1024;
+    if n >= KB * KB * KB {
+        format!("{:.1} GB", n as f64 / (KB * KB * KB) as f64)
+    } else if n >= KB * KB {
+        format!("{:.1} MB", n as f64 / (KB * KB) as f64)
+    } else if n >= KB {
+        format!("{} KB", n / KB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 /// Now, in milliseconds since the epoch, on either side of the wire.
 pub fn now_ms() -> i64 {
     #[cfg(all(target_arch = "wasm32", feature = "hydrate"))]
@@ -123,6 +137,14 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_the_largest_unit() {
+        assert_eq!(bytes(12), "12 bytes");
+        assert_eq!(bytes(512 * 1024), "512 KB");
+        assert_eq!(bytes(10 * 1024 * 1024 + 100_000), "10.1 MB");
+        assert_eq!(bytes(3 * 1024 * 1024 * 1024 / 2), "1.5 GB");
+    }
 
     #[test]
     fn exact_times_are_formatted_in_utc() {

@@ -73,6 +73,30 @@ pub fn name(raw: &str, what: &str) -> Result<String, AppError> {
     Ok(name.to_string())
 }
 
+/// The most characters a lock's reason may have.
+pub const REASON_MAX_CHARS: usize = 200;
+
+/// Why a site is locked, as its refusals will quote it: one line.
+pub fn lock_reason(raw: &str) -> Result<String, AppError> {
+    let reason = raw.trim();
+    if reason.is_empty() {
+        return Err(AppError::invalid(
+            "Say why the site is locked: the reason is shown to everyone who tries to deploy.",
+        ));
+    }
+    if reason.chars().count() > REASON_MAX_CHARS {
+        return Err(AppError::invalid(format!(
+            "Keep the reason under {REASON_MAX_CHARS} characters."
+        )));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "The reason must be one line, without control characters.",
+        ));
+    }
+    Ok(reason.to_string())
+}
+
 /// A branch name or a commit SHA, as someone may type it to deploy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GitRef {
@@ -171,6 +195,15 @@ pub fn flag(raw: Option<&str>, what: &str) -> Result<bool, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_reason_is_one_trimmed_line_of_bounded_length() {
+        assert_eq!(lock_reason("  release freeze  ").unwrap(), "release freeze");
+        for bad in ["", "   ", "two\nlines", &"x".repeat(REASON_MAX_CHARS + 1)] {
+            assert!(lock_reason(bad).is_err(), "{bad:?}");
+        }
+        assert!(lock_reason(&"é".repeat(REASON_MAX_CHARS)).is_ok());
+    }
 
     #[test]
     fn emails_are_normalised_and_malformed_ones_refused() {

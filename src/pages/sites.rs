@@ -3,7 +3,7 @@
 use crate::api::sites::list_sites;
 use crate::components::shell::SessionResource;
 use crate::components::states::{EmptyState, ErrorState, LoadingRows};
-use crate::components::status::{DeploymentBadge, SiteStateBadge};
+use crate::components::status::{DeploymentBadge, LockBadge, SiteStateBadge};
 use crate::components::time::RelativeTime;
 use crate::live::use_live;
 use crate::model::Site;
@@ -17,7 +17,10 @@ pub fn SitesPage() -> impl IntoView {
     // Any deployment change may change what a site serves or runs.
     let refresh = RwSignal::new(0u64);
     live.subscribe(move |message| {
-        if matches!(message, LiveMessage::Deployment { .. }) {
+        if matches!(
+            message,
+            LiveMessage::Deployment { .. } | LiveMessage::SiteLock { .. }
+        ) {
             refresh.update(|n| *n += 1);
         }
     });
@@ -66,7 +69,10 @@ fn SiteCard(site: Site) -> impl IntoView {
         <article class="card site-card">
             <header class="card-header">
                 <h2><a href=href>{site.name.clone()}</a></h2>
-                <SiteStateBadge state=site.state />
+                <span class="badges">
+                    {site.lock.clone().map(|lock| view! { <LockBadge lock /> })}
+                    <SiteStateBadge state=site.state />
+                </span>
             </header>
             <dl class="facts">
                 <dt>"Repository"</dt>

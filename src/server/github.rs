@@ -4,6 +4,7 @@
 //! branch queues a deploy, a pull request deploys a preview.
 
 use super::engine::{Engine, trigger::TriggerRequest};
+use super::retention;
 use super::store::Db;
 use super::store::sites::{self, HookTarget};
 use crate::model::validate::{self, GitRef};
@@ -101,7 +102,7 @@ pub async fn deliver(
     match event {
         "ping" => Ok(Delivery::ignored("pong")),
         "push" => push(engine, site, body).await,
-        "pull_request" => pull_request(engine, site, body).await,
+        "pull_request" => pull_request(db, engine, site, body).await,
         "" => Err(AppError::invalid("The X-GitHub-Event header is missing.")),
         other => Ok(Delivery::ignored(format!(
             "Ignored: Flightdeck does not act on {other} events."
@@ -233,19 +234,31 @@ struct Repo {
 }
 
 async fn pull_request(
+    db: &Db,
     engine: &Engine,
     site: &HookTarget,
     body: &[u8],
 ) -> Result<Delivery, AppError> {
     let event: PullRequestEvent = parse(body)?;
+    if !(1..=i64::from(i32::MAX)).contains(&event.number) {
+        return Err(AppError::invalid("The pull request number is not valid."));
+    }
+    // Closed (merged or not): its previews go, whatever the settings say
+    // now, so nothing of a closed pull request stays served.
+    if event.action == "closed" {
+        let removed =
+            retention::close_pull_request(db, engine, engine.data_dir(), site.id, event.number)
+                .await?;
+        return Ok(Delivery::ignored(format!(
+            "Pull request #{} closed: {removed} preview(s) removed.",
+            event.number
+        )));
+    }
     if !matches!(event.action.as_str(), "opened" | "synchronize" | "reopened") {
         return Ok(Delivery::ignored(format!(
             "Ignored: pull request {} is not deployed.",
             clip(&event.action)
         )));
-    }
-    if !(1..=i64::from(i32::MAX)).contains(&event.number) {
-        return Err(AppError::invalid("The pull request number is not valid."));
     }
     if !site.auto_deploy {
         return Ok(Delivery::ignored(

@@ -7,7 +7,8 @@
 //! 3. [`engine`] (runs pipelines) and [`realtime`] (publishes the event
 //!    log to sockets), both on the store.
 //! 4. What people and hooks do: [`sites`], [`teams`], [`uploads`],
-//!    [`github`], [`previews`], [`passwords`], [`demo`], [`wallboard`]; they take `&Db`,
+//!    [`github`], [`previews`], [`passwords`], [`demo`], [`wallboard`],
+//!    [`retention`] (the periodic cleanup); they take `&Db`,
 //!    `&Engine`, `&Config`, never a request.
 //! 5. [`web`]: the HTTP edge, the only layer that sees `AppState`.
 //! 6. [`startup`]: builds all of it and serves it until a signal stops it.
@@ -19,6 +20,7 @@ pub mod github;
 pub mod passwords;
 pub mod previews;
 pub mod realtime;
+pub mod retention;
 pub mod sites;
 pub mod startup;
 pub mod store;

@@ -7,13 +7,18 @@
 //! No path leads out of the release's folder.
 
 use super::store::{Db, deployments, sites};
-use crate::model::{DeploymentId, SiteId, SiteState};
+use crate::model::{DeploymentId, RemovalReason, SiteId, SiteState};
 use std::path::{Component, Path, PathBuf};
 
 /// What a preview host names.
 pub enum Target {
     /// The release of this deployment.
     Release(DeploymentId),
+    /// A deployment whose files were removed, and why.
+    Removed {
+        reason: RemovalReason,
+        pr_number: Option<i64>,
+    },
     /// A stopped site.
     Stopped,
     /// A site with no completed deploy yet.
@@ -25,8 +30,12 @@ pub async fn resolve(db: &Db, label: &str) -> Result<Target, sqlx::Error> {
     let Ok(ulid) = ulid::Ulid::from_string(label) else {
         return Ok(Target::Unknown);
     };
-    if deployments::published(db, DeploymentId(ulid)).await? {
-        return Ok(Target::Release(DeploymentId(ulid)));
+    match deployments::published(db, DeploymentId(ulid)).await? {
+        deployments::Published::Kept => return Ok(Target::Release(DeploymentId(ulid))),
+        deployments::Published::Removed { reason, pr_number } => {
+            return Ok(Target::Removed { reason, pr_number });
+        }
+        deployments::Published::No => {}
     }
     Ok(match sites::serving(db, SiteId(ulid)).await? {
         None => Target::Unknown,

@@ -1,13 +1,14 @@
 //! What people do with sites: create one (its first operations queue by
-//! themselves), copy one, start an operation on one by hand, and read its
-//! webhook settings. Storage is `store::sites`; running is the engine's.
+//! themselves), copy one, start an operation on one by hand, lock it, and
+//! read its webhook settings and disk use. Storage is `store::sites`; running is the engine's.
 
 use super::config::{Config, DataDir};
 use super::engine::{Engine, trigger::TriggerRequest};
-use super::store::{Db, deployments, sites};
+use super::store::{Db, deployments, locks, sites};
 use crate::model::validate::{self, GitRef};
 use crate::model::{
-    Actor, AppError, CapsuleId, Deployment, PipelineType, SiteHooks, SiteId, TeamId,
+    Actor, AppError, CapsuleId, Deployment, DiskUsage, PipelineType, Site, SiteHooks, SiteId,
+    TeamId,
 };
 
 /// What a person fills in to create a site, unchecked.
@@ -232,4 +233,57 @@ pub async fn hooks(
         webhook_url: format!("{origin}/hooks/github/{id}"),
         secret,
     })
+}
+
+/// Locks a site of the actor's team with a reason: manual deploys are
+/// refused with it, pushes wait until [`unlock`]. Restart, stop, time
+/// capsules, restores and rollbacks still run.
+pub async fn lock(db: &Db, actor: &Actor, site_id: SiteId, reason: &str) -> Result<(), AppError> {
+    let reason = validate::lock_reason(reason)?;
+    let by = locks::Locker {
+        user_id: actor.user_id,
+        name: &actor.name,
+    };
+    locks::lock(db, actor.team_id, site_id, by, &reason).await
+}
+
+/// Unlocks a site of the actor's team; its waiting pushes run.
+pub async fn unlock(db: &Db, actor: &Actor, site_id: SiteId) -> Result<(), AppError> {
+    locks::unlock(db, actor.team_id, site_id).await
+}
+
+/// A site of the team with what its own page shows besides the list's:
+/// the disk its kept releases and its capsules take.
+pub async fn get_with_disk(
+    db: &Db,
+    data: &DataDir,
+    team_id: TeamId,
+    id: SiteId,
+) -> Result<Option<Site>, AppError> {
+    let Some(mut site) = sites::get(db, team_id, id).await? else {
+        return Ok(None);
+    };
+    let (releases, release_bytes) = deployments::kept_release_bytes(db, id).await?;
+    let capsules = data.capsules(id);
+    let (capsules, capsule_bytes) = tokio::task::spawn_blocking(move || {
+        let files: Vec<u64> = std::fs::read_dir(capsules)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.metadata().ok().filter(|m| m.is_file()))
+                    .map(|m| m.len())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (files.len() as i64, files.iter().sum::<u64>() as i64)
+    })
+    .await
+    .map_err(|_| AppError::internal())?;
+    site.disk = Some(DiskUsage {
+        releases,
+        release_bytes,
+        capsules,
+        capsule_bytes,
+    });
+    Ok(Some(site))
 }

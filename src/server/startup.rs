@@ -10,7 +10,7 @@ use super::store::Db;
 use super::store::sessions::DbSessionStore;
 use super::web::state::{AppState, BuildId};
 use super::web::{hooks, live, logs, middleware, previews, uploads};
-use super::{demo, sites};
+use super::{demo, retention, sites};
 use crate::app::{App, shell};
 use axum::Router;
 use axum::routing::{get, post};
@@ -210,6 +210,12 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         .site_addr(config.site_addr)
         .build();
     let build_id = BuildId::of_site(config.site_root.clone()).await;
+    retention::spawn(
+        db.clone(),
+        engine.clone(),
+        config.data_dir.clone(),
+        config.retention.clone(),
+    );
     let state = AppState {
         build: build_id,
         leptos_options,
@@ -225,7 +231,6 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
 /// Every route, and the layers around them (outermost last).
 fn router(state: AppState) -> Router {
     let store = DbSessionStore::new(state.db.clone());
-    spawn_session_cleanup(store.clone());
     let sessions = SessionManagerLayer::new(store)
         .with_name("flightdeck_session")
         .with_http_only(true)
@@ -327,16 +332,4 @@ async fn check_shared_data_dir(db: &Db, data: &super::config::DataDir) -> Result
                 .map_err(|e| format!("cannot write {}: {e}", file.display()))
         }
     }
-}
-
-fn spawn_session_cleanup(store: DbSessionStore) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            if let Err(e) = store.delete_expired().await {
-                tracing::warn!(error = %e, "could not delete expired sessions");
-            }
-        }
-    });
 }

@@ -112,6 +112,7 @@ pub async fn board(
             site_state: site.state,
             current: site.current_deployment,
             active: site.active_deployment,
+            lock: site.lock,
         })
         .collect();
     // Enough of the history that a filtered board still fills its strip.

@@ -4,7 +4,7 @@
 
 use super::deployment::Deployment;
 use super::ids::{SiteId, WallboardLinkId};
-use super::site::SiteState;
+use super::site::{SiteLock, SiteState};
 use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,9 @@ pub struct Tile {
     /// The site's latest deploy or lifecycle operation, when it failed: the
     /// tile stays red until a later one succeeds.
     pub failure: Option<Deployment>,
+    /// Set while the site is locked: nothing new goes live.
+    #[serde(default)]
+    pub lock: Option<SiteLock>,
 }
 
 /// Everything one screen shows, as of `position` in the live channel.

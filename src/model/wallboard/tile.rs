@@ -219,6 +219,8 @@ mod tests {
             finished_at: None,
             is_current: false,
             awaiting_approval: false,
+            waiting_for_unlock: false,
+            release_removed: None,
             steps,
         }
     }
@@ -234,6 +236,7 @@ mod tests {
             current: None,
             active: None,
             failure: None,
+            lock: None,
         }
     }
 

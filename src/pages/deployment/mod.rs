@@ -4,7 +4,8 @@
 mod steps;
 
 use crate::api::deployments::{
-    ApproveDeployment, CancelDeployment, RetryDeployment, get_deployment_view,
+    ApproveDeployment, CancelDeployment, PromoteDeployment, RetryDeployment, RollbackDeployment,
+    get_deployment_view,
 };
 use crate::components::shell::SessionResource;
 use crate::components::states::{ErrorState, LoadingRows, NotFoundState};
@@ -28,6 +29,8 @@ pub fn DeploymentPage() -> impl IntoView {
     let cancel = ServerAction::<CancelDeployment>::new();
     let retry = ServerAction::<RetryDeployment>::new();
     let approve = ServerAction::<ApproveDeployment>::new();
+    let rollback = ServerAction::<RollbackDeployment>::new();
+    let promote = ServerAction::<PromoteDeployment>::new();
     let live = use_live();
     let deployment = Resource::new(
         move || {
@@ -41,10 +44,16 @@ pub fn DeploymentPage() -> impl IntoView {
         |(id, ..)| get_deployment_view(id),
     );
     let session = expect_context::<SessionResource>();
-    // A retry or redeploy is a new deployment: go and watch it.
+    // A retry, redeploy, rollback or promotion is a new deployment: go
+    // and watch it.
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(new)) = retry.value().get() {
+        let started = retry
+            .value()
+            .get()
+            .or_else(|| rollback.value().get())
+            .or_else(|| promote.value().get());
+        if let Some(Ok(new)) = started {
             navigate(&format!("/deployments/{}", new.id), Default::default());
         }
     });
@@ -63,7 +72,7 @@ pub fn DeploymentPage() -> impl IntoView {
                         />
                     }.into_any(),
                     Err(error) => view! { <ErrorState error /> }.into_any(),
-                    Ok(d) => view! { <LiveDeployment d can_act actions=Actions { cancel, retry, approve } /> }.into_any(),
+                    Ok(d) => view! { <LiveDeployment d can_act actions=Actions { cancel, retry, approve, rollback, promote } /> }.into_any(),
                 }
             })}
         </Transition>
@@ -76,6 +85,8 @@ struct Actions {
     cancel: ServerAction<CancelDeployment>,
     retry: ServerAction<RetryDeployment>,
     approve: ServerAction<ApproveDeployment>,
+    rollback: ServerAction<RollbackDeployment>,
+    promote: ServerAction<PromoteDeployment>,
 }
 
 /// A deployment kept up to date from the live channel: records by their
@@ -190,6 +201,8 @@ fn without_output(d: &Deployment) -> Deployment {
         finished_at: d.finished_at,
         is_current: d.is_current,
         awaiting_approval: d.awaiting_approval,
+        waiting_for_unlock: d.waiting_for_unlock,
+        release_removed: d.release_removed,
         steps,
     }
 }
@@ -200,17 +213,44 @@ fn DeploymentDetail(d: Deployment, can_act: bool, actions: Actions) -> impl Into
         cancel,
         retry,
         approve,
+        rollback,
+        promote,
     } = actions;
     let id = d.id.to_string();
     let (cancel_id, retry_id, approve_id) = (id.clone(), id.clone(), id.clone());
+    let (rollback_id, promote_id) = (id.clone(), id.clone());
     let action_error = move || {
         let failed = |r: Option<Result<(), crate::model::AppError>>| r.and_then(Result::err);
         failed(cancel.value().get().map(|r| r.map(|_| ())))
             .or_else(|| failed(retry.value().get().map(|r| r.map(|_| ()))))
             .or_else(|| failed(approve.value().get()))
+            .or_else(|| failed(rollback.value().get().map(|r| r.map(|_| ()))))
+            .or_else(|| failed(promote.value().get().map(|r| r.map(|_| ()))))
     };
-    let busy = move || cancel.pending().get() || retry.pending().get() || approve.pending().get();
+    let busy = move || {
+        cancel.pending().get()
+            || retry.pending().get()
+            || approve.pending().get()
+            || rollback.pending().get()
+            || promote.pending().get()
+    };
     let waits = d.waits_for_approval();
+    // An earlier deploy of the site is offered for rollback; once its
+    // release is gone the button stays, disabled, saying why.
+    let rollback_refusal = d.rollback_refusal();
+    let offers_rollback = d.pipeline_type.publishes()
+        && !d.is_preview()
+        && !d.is_current
+        && matches!(
+            d.status,
+            crate::model::DeploymentStatus::Completed | crate::model::DeploymentStatus::Superseded
+        );
+    let rollback_title = rollback_refusal
+        .clone()
+        .unwrap_or_else(|| "Publish this deployment's release again, with no build".into());
+    let can_roll_back = rollback_refusal.is_none();
+    let offers_promote = d.promote_refusal().is_none();
+    let removed = d.release_removed_note();
     view! {
         <Title text=d.operation_name.clone() />
         <nav class="breadcrumb" aria-label="Breadcrumb">
@@ -235,8 +275,25 @@ fn DeploymentDetail(d: Deployment, can_act: bool, actions: Actions) -> impl Into
                 </p>
             </div>
             <div class="actions">
-                {d.preview_url.clone().map(|url| view! {
+                {d.preview_url.clone().filter(|_| removed.is_none()).map(|url| view! {
                     <a class="button" href=url target="_blank" rel="noopener noreferrer">"Preview ↗"</a>
+                })}
+                {(can_act && offers_rollback).then(|| view! {
+                    <ActionForm action=rollback>
+                        <input type="hidden" name="id" value=rollback_id />
+                        <button class="button" type="submit" disabled=move || !can_roll_back || busy() title=rollback_title>
+                            {move || if rollback.pending().get() { "Rolling back…" } else { "Roll back to this deployment" }}
+                        </button>
+                    </ActionForm>
+                })}
+                {(can_act && offers_promote).then(|| view! {
+                    <ActionForm action=promote>
+                        <input type="hidden" name="id" value=promote_id />
+                        <button class="button button-primary" type="submit" disabled=busy
+                            title="Make this preview the site's current deployment, exactly as it was reviewed">
+                            {move || if promote.pending().get() { "Promoting…" } else { "Promote to production" }}
+                        </button>
+                    </ActionForm>
                 })}
                 {(can_act && d.can_cancel()).then(|| view! {
                     <ActionForm action=cancel>
@@ -275,6 +332,12 @@ fn DeploymentDetail(d: Deployment, can_act: bool, actions: Actions) -> impl Into
                     None => view! { <span>"Review its changes first."</span> }.into_any(),
                 }}
                 {(!can_act).then_some(" Viewers cannot approve.")}
+            </div>
+        })}
+        {removed.clone().map(|note| view! {
+            <div class="alert alert-removed" role="status">
+                <strong>"Preview removed: "</strong>{note}
+                {(!d.is_preview() && d.pipeline_type.publishes()).then_some(" Rollback to it is unavailable; deploy its commit again instead.")}
             </div>
         })}
         {d.error_message.clone().map(|message| view! {
@@ -317,6 +380,14 @@ fn DeploymentDetail(d: Deployment, can_act: bool, actions: Actions) -> impl Into
                 {d.retry_of_id.map(|other| view! {
                     <dt>"Runs again"</dt>
                     <dd><DeploymentLink id=other /></dd>
+                })}
+                {d.meta.rollback_of.map(|other| view! {
+                    <dt>"Rolls back to"</dt>
+                    <dd><DeploymentLink id=other /> <span class="muted">"· its release published again, no build"</span></dd>
+                })}
+                {d.meta.promoted_from.map(|other| view! {
+                    <dt>"Promotes"</dt>
+                    <dd><DeploymentLink id=other /> <span class="muted">"· the pull request's preview, as reviewed"</span></dd>
                 })}
                 {d.superseded_by_id.map(|other| view! {
                     <dt>"Superseded by"</dt>

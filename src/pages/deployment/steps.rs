@@ -49,7 +49,7 @@ pub fn StepItem(
         follow_output(pre, follow, output);
         view! {
             {move || output.with(|(offset, text)| (*offset > 0).then(|| {
-                let note = format!("Showing the last {} of {}. ", bytes(text.len()), bytes(*offset as usize + text.len()));
+                let note = format!("Showing the last {} of {}. ", time::bytes(text.len() as i64), time::bytes(*offset + text.len() as i64));
                 view! {
                     <p class="log-note">{note}<a href=log_href.clone() target="_blank">"Open the full log"</a></p>
                 }
@@ -108,15 +108,4 @@ fn remember_follow(pre: NodeRef<leptos::html::Pre>, follow: StoredValue<bool>) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (pre, follow);
-}
-
-/// "512 KB", "10.0 MB".
-fn bytes(n: usize) -> String {
-    if n >= 1024 * 1024 {
-        format!("{:.1} MB", n as f64 / (1024.0 * 1024.0))
-    } else if n >= 1024 {
-        format!("{} KB", n / 1024)
-    } else {
-        format!("{n} bytes")
-    }
 }

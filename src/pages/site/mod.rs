@@ -2,27 +2,30 @@
 
 mod automation;
 mod backups;
+mod lock;
 mod webhooks;
 
 use crate::api::deployments::{TriggerDeployment, list_deployments};
 use crate::api::sites::{
-    CloneSite, CreateStaging, RotateWebhookSecret, UpdateSite, get_site, get_site_hooks,
+    CloneSite, CreateStaging, LockSite, RotateWebhookSecret, UnlockSite, UpdateSite, get_site,
+    get_site_hooks,
 };
 use crate::components::deployment_table::{Accepts, DeploymentTable};
 use crate::components::filters::{DeploymentFilters, Pager};
 use crate::components::shell::SessionResource;
 use crate::components::states::{EmptyState, ErrorState, LoadingRows, NotFoundState};
-use crate::components::status::SiteStateBadge;
+use crate::components::status::{LockBadge, SiteStateBadge};
 use crate::components::time::RelativeTime;
 use crate::live::use_live;
 use crate::model::live::LiveMessage;
-use crate::model::{DeploymentStatus, ErrorKind, PipelineType, Site, SiteState};
+use crate::model::{DeploymentStatus, ErrorKind, PipelineType, Site, SiteState, time};
 use crate::pages::sites::{ActiveOperation, CurrentDeployment};
 use automation::AutomationSettings;
 use backups::BackupsAndCopies;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use lock::LockControl;
 use webhooks::WebhookSettings;
 
 #[component]
@@ -33,13 +36,18 @@ pub fn SitePage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let trigger = ServerAction::<TriggerDeployment>::new();
     let update = ServerAction::<UpdateSite>::new();
-    // Any change to one of the site's deployments may change what it
-    // serves, whether it is busy and what its buttons allow.
+    let lock = ServerAction::<LockSite>::new();
+    let unlock = ServerAction::<UnlockSite>::new();
+    // Any change to one of the site's deployments, or to its lock, may
+    // change what it serves, whether it is busy and what its buttons allow.
     let refresh = RwSignal::new(0u64);
     live.subscribe(move |message| {
-        if let LiveMessage::Deployment { deployment, .. } = message
-            && deployment.site_id.to_string() == id()
-        {
+        let site_id = match message {
+            LiveMessage::Deployment { deployment, .. } => Some(deployment.site_id),
+            LiveMessage::SiteLock { site, .. } => Some(site.site_id),
+            _ => None,
+        };
+        if site_id.is_some_and(|s| s.to_string() == id()) {
             refresh.update(|n| *n += 1);
         }
     });
@@ -49,6 +57,8 @@ pub fn SitePage() -> impl IntoView {
                 id(),
                 trigger.version().get(),
                 update.version().get(),
+                lock.version().get(),
+                unlock.version().get(),
                 refresh.get(),
                 live.resync.get(),
             )
@@ -121,6 +131,7 @@ pub fn SitePage() -> impl IntoView {
                 };
                 view! {
                     <SiteHeader site=site.clone() can_act trigger />
+                    <LockControl site=site.clone() can_act lock unlock />
                     <section class="card detail-facts" aria-label="Site">
                         <dl class="facts facts-wide">
                             <dt>"Current"</dt>
@@ -148,6 +159,16 @@ pub fn SitePage() -> impl IntoView {
                             }}</dd>
                             <dt>"Created"</dt>
                             <dd><RelativeTime ms=site.created_at /></dd>
+                            {site.disk.map(|disk| view! {
+                                <dt>"Disk"</dt>
+                                <dd>
+                                    {format!(
+                                        "{} in {} release{} · {} in {} time capsule{}",
+                                        time::bytes(disk.release_bytes), disk.releases, if disk.releases == 1 { "" } else { "s" },
+                                        time::bytes(disk.capsule_bytes), disk.capsules, if disk.capsules == 1 { "" } else { "s" },
+                                    )}
+                                </dd>
+                            })}
                         </dl>
                     </section>
                     {can_act.then(|| view! {
@@ -206,11 +227,15 @@ fn SiteHeader(
     let busy = site.busy_reason();
     let is_busy = busy.is_some();
     let busy_title = busy.clone().unwrap_or_default();
+    // A lock refuses deploys (not restart or stop); the button says why.
+    let locked = site.lock_reason();
+    let deploy_blocked = is_busy || locked.is_some();
+    let deploy_reason = locked.clone().unwrap_or_else(|| busy_title.clone());
     let site_id = site.id.to_string();
     let error = move || trigger.value().get().and_then(Result::err);
     let pending = move || trigger.pending().get();
-    let (deploy_site_id, deploy_title) = (site_id.clone(), busy_title.clone());
-    let (upload_site_id, upload_title) = (site_id.clone(), busy_title.clone());
+    let (deploy_site_id, deploy_title) = (site_id.clone(), deploy_reason.clone());
+    let (upload_site_id, upload_title) = (site_id.clone(), deploy_reason);
     // A stopped site can be restarted; a running one stopped.
     let (kind, label) = match site.state {
         SiteState::Stopped => ("restart", "Restart"),
@@ -237,6 +262,7 @@ fn SiteHeader(
                 <div class="title-row">
                     <h1>{site.name.clone()}</h1>
                     <SiteStateBadge state=site.state />
+                    {site.lock.clone().map(|lock| view! { <LockBadge lock /> })}
                 </div>
                 <p class="muted">{format!("{} · {}", site.repository, site.branch)}</p>
             </div>
@@ -247,10 +273,10 @@ fn SiteHeader(
                     // the answer to the new deployment's page.
                     <form class="upload-form" method="post" action="/api/upload_archive" enctype="multipart/form-data">
                         <input type="hidden" name="site_id" value=upload_site_id />
-                        <label class="button" class:disabled=is_busy title=upload_title>
+                        <label class="button" class:disabled=deploy_blocked title=upload_title>
                             "Upload .zip"
                             <input class="visually-hidden" type="file" name="archive" accept=".zip,application/zip"
-                                required disabled=is_busy
+                                required disabled=deploy_blocked
                                 onchange="this.files.length && this.form.submit()" />
                         </label>
                     </form>
@@ -259,9 +285,9 @@ fn SiteHeader(
                         <input type="hidden" name="kind" value="deploy" />
                         <label class="visually-hidden" for="deploy-ref">"Branch or commit"</label>
                         <input id="deploy-ref" name="git_ref" type="text" placeholder=site.branch.clone()
-                            maxlength="200" spellcheck="false" autocapitalize="off" disabled=is_busy />
+                            maxlength="200" spellcheck="false" autocapitalize="off" disabled=deploy_blocked />
                         <button class="button button-primary" type="submit"
-                            disabled=move || is_busy || pending()
+                            disabled=move || deploy_blocked || pending()
                             title=deploy_title>
                             {move || if pending() { "Starting…" } else { "Deploy" }}
                         </button>

@@ -172,6 +172,7 @@ fn TileView(tile: Tile, big: bool, now: RwSignal<i64>) -> impl IntoView {
     view! {
         <article class=class data-site=tile.site_id.to_string() data-state=state.as_str() aria-label=label>
             <span class="tile-state">{state.label()}</span>
+            {tile.lock.clone().map(|lock| view! { <span class="tile-lock" title=lock.refusal()>"🔒 Locked"</span> })}
             <h2 class="tile-name" title=tile.name.clone()>{tile.name.clone()}</h2>
             {body}
             {live}

@@ -102,7 +102,9 @@ pub fn WallboardPage() -> impl IntoView {
     live.subscribe(move |message| {
         if matches!(
             message,
-            LiveMessage::Deployment { .. } | LiveMessage::Step { .. }
+            LiveMessage::Deployment { .. }
+                | LiveMessage::Step { .. }
+                | LiveMessage::SiteLock { .. }
         ) {
             schedule(COALESCE);
         }

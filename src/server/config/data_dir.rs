@@ -106,6 +106,26 @@ impl DataDir {
     }
 }
 
+/// The bytes the files under `path` take (links are not followed; a
+/// missing folder is 0). Blocking: call it from `spawn_blocking`.
+pub fn folder_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => total += entry.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +151,19 @@ mod tests {
         ] {
             assert!(path.starts_with(data.root()), "{}", path.display());
         }
+    }
+
+    #[test]
+    fn a_folders_bytes_count_its_files_and_not_what_a_link_points_to() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("a/b")).expect("dirs");
+        std::fs::write(dir.path().join("a/one"), [0u8; 100]).expect("file");
+        std::fs::write(dir.path().join("a/b/two"), [0u8; 23]).expect("file");
+        let outside = tempfile::tempdir().expect("outside");
+        std::fs::write(outside.path().join("big"), [0u8; 5000]).expect("file");
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("a/link")).expect("link");
+        assert_eq!(folder_bytes(dir.path()), 123);
+        assert_eq!(folder_bytes(&dir.path().join("missing")), 0);
     }
 
     #[test]

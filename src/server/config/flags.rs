@@ -30,6 +30,11 @@ pub(super) const FLAGS: &[&str] = &[
     "sandbox",
     "sandbox-network",
     "signup",
+    "keep-releases",
+    "keep-events",
+    "keep-events-days",
+    "keep-uploads-hours",
+    "retention-secs",
 ];
 
 /// `--name value` and `--name=value`; an unknown flag is an error, not a surprise.

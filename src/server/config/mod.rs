@@ -5,10 +5,12 @@
 mod data_dir;
 mod flags;
 mod preview_hosts;
+mod retention;
 
-pub use data_dir::DataDir;
+pub use data_dir::{DataDir, folder_bytes};
 use flags::{host_name, parse_flags};
 pub use preview_hosts::PreviewHosts;
+pub use retention::Retention;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -88,6 +90,8 @@ pub struct Config {
     /// database lasts (30 s); it renews it at a third of that, and its
     /// work is failed by another instance once it has run out.
     pub lease: Duration,
+    /// What the periodic cleanup keeps (`FLIGHTDECK_KEEP_RELEASES`, ...).
+    pub retention: Retention,
 }
 
 impl Config {
@@ -195,7 +199,9 @@ impl Config {
                 upload_limits.unpacked_bytes = mb * 1024 * 1024;
             }
         }
+        let retention = Retention::from_settings(&get)?;
         Ok(Self {
+            retention,
             lease,
             sandbox,
             sandbox_network,

@@ -2,7 +2,8 @@
 //! site, a global limit), their steps run as real processes in order, and
 //! every change is written through `store::changes` with its event.
 //!
-//! - this file: the [`Engine`] handle (start, trigger, retry, shutdown);
+//! - this file: the [`Engine`] handle (start, trigger, retry, rollback,
+//!   promote, shutdown);
 //! - [`cancel`]: cancelling, wherever the deployment runs;
 //! - [`trigger`]: building and queueing a deployment, the one-operation rule;
 //! - [`scheduler`]: the loop that claims queued work;
@@ -33,7 +34,7 @@ mod scheduler;
 pub mod step_env;
 pub mod trigger;
 
-use crate::model::{Actor, AppError, DeploymentId, InstanceId};
+use crate::model::{Actor, AppError, Deployment, DeploymentId, InstanceId};
 use crate::server::config::{DataDir, PreviewHosts};
 use crate::server::store::instances::{self, Host};
 use crate::server::store::{Db, deployments};
@@ -165,6 +166,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The data folder the engine's steps publish into.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.inner.config.data
+    }
+
     pub fn pipelines(&self) -> &Pipelines {
         &self.inner.pipelines
     }
@@ -187,6 +193,59 @@ impl Engine {
         }
         self.trigger(trigger::TriggerRequest::retry(actor, &old))
             .await
+    }
+
+    /// Publishes an earlier deploy of a site again, with no build, as a
+    /// deploy of its own that becomes current. Refused (409) while the
+    /// site is busy, for the deploy the site serves now and for one whose
+    /// release is no longer kept; 404 for another team's.
+    pub async fn rollback(
+        &self,
+        actor: &Actor,
+        id: DeploymentId,
+    ) -> Result<DeploymentId, AppError> {
+        let target = self
+            .republishable(actor, id, Deployment::rollback_refusal)
+            .await?;
+        self.trigger(trigger::TriggerRequest::rollback(actor, &target))
+            .await
+    }
+
+    /// Makes a completed pull-request preview the site's current
+    /// deployment, its release published as it was reviewed. Refused like
+    /// [`Engine::rollback`], and while the site is locked.
+    pub async fn promote(&self, actor: &Actor, id: DeploymentId) -> Result<DeploymentId, AppError> {
+        let preview = self
+            .republishable(actor, id, Deployment::promote_refusal)
+            .await?;
+        self.trigger(trigger::TriggerRequest::promote(actor, &preview))
+            .await
+    }
+
+    /// The team's deployment `id`, when `refusal` finds nothing against
+    /// publishing its release again and its files are on disk.
+    async fn republishable(
+        &self,
+        actor: &Actor,
+        id: DeploymentId,
+        refusal: fn(&Deployment) -> Option<String>,
+    ) -> Result<Deployment, AppError> {
+        let Some(old) = deployments::get(&self.inner.db, actor.team_id, id).await? else {
+            return Err(AppError::not_found("Deployment"));
+        };
+        if let Some(why) = refusal(&old) {
+            return Err(AppError::conflict(why));
+        }
+        let release = self.inner.config.data.release(old.id);
+        if !tokio::fs::metadata(&release)
+            .await
+            .is_ok_and(|m| m.is_dir())
+        {
+            return Err(AppError::conflict(
+                "Its release is no longer on this server, so it cannot be published again.",
+            ));
+        }
+        Ok(old)
     }
 
     /// Approves a deployment waiting for approval (a fork's pull request):

@@ -32,9 +32,55 @@ pub struct Pipeline {
     pub steps: Vec<StepSpec>,
 }
 
-/// Every pipeline type's definition.
+/// What a pipelines file defines: one pipeline per type, and the two that
+/// publish a kept release again as a deploy of its own, with no build:
+/// `rollback` (an earlier deploy) and `promote` (a pull request's preview).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PipelineKey {
+    Type(PipelineType),
+    Rollback,
+    Promote,
+}
+
+impl PipelineKey {
+    /// Every key a complete set of pipelines defines.
+    pub fn all() -> impl Iterator<Item = Self> {
+        PipelineType::ALL
+            .iter()
+            .map(|t| Self::Type(*t))
+            .chain([Self::Rollback, Self::Promote])
+    }
+
+    fn parse(key: &str) -> Option<Self> {
+        match key {
+            "rollback" => Some(Self::Rollback),
+            "promote" => Some(Self::Promote),
+            other => PipelineType::parse(other).map(Self::Type),
+        }
+    }
+
+    /// Rollbacks and promotions are deploys, so their steps have phases too.
+    fn is_deploy(self) -> bool {
+        matches!(
+            self,
+            Self::Type(PipelineType::Deploy) | Self::Rollback | Self::Promote
+        )
+    }
+}
+
+impl std::fmt::Display for PipelineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Type(t) => t.fmt(f),
+            Self::Rollback => f.write_str("rollback"),
+            Self::Promote => f.write_str("promote"),
+        }
+    }
+}
+
+/// Every pipeline's definition.
 #[derive(Clone, Debug)]
-pub struct Pipelines(HashMap<PipelineType, Pipeline>);
+pub struct Pipelines(HashMap<PipelineKey, Pipeline>);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,9 +115,9 @@ impl Pipelines {
             let custom = parse(&text, &path.display().to_string())?;
             pipelines.extend(custom);
         }
-        for t in PipelineType::ALL {
-            if !pipelines.contains_key(t) {
-                return Err(format!("no pipeline is defined for {t}"));
+        for key in PipelineKey::all() {
+            if !pipelines.contains_key(&key) {
+                return Err(format!("no pipeline is defined for {key}"));
             }
         }
         Ok(Self(pipelines))
@@ -85,13 +131,18 @@ impl Pipelines {
     }
 
     pub fn get(&self, t: PipelineType) -> &Pipeline {
-        // `load` refuses to finish without every type.
-        &self.0[&t]
+        self.by_key(PipelineKey::Type(t))
+    }
+
+    pub fn by_key(&self, key: PipelineKey) -> &Pipeline {
+        // `load` refuses to finish without every key, and the defaults
+        // define them all.
+        &self.0[&key]
     }
 }
 
 /// Parses a pipelines file; every error names the file and the line.
-pub fn parse(text: &str, origin: &str) -> Result<HashMap<PipelineType, Pipeline>, String> {
+pub fn parse(text: &str, origin: &str) -> Result<HashMap<PipelineKey, Pipeline>, String> {
     let at = |span: std::ops::Range<usize>| {
         let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
         format!("{origin}, line {line}")
@@ -102,8 +153,8 @@ pub fn parse(text: &str, origin: &str) -> Result<HashMap<PipelineType, Pipeline>
     })?;
     let mut out = HashMap::new();
     for (key, def) in file.pipelines {
-        let t = PipelineType::parse(key.get_ref()).ok_or_else(|| {
-            let known: Vec<_> = PipelineType::ALL.iter().map(|t| t.as_str()).collect();
+        let t = PipelineKey::parse(key.get_ref()).ok_or_else(|| {
+            let known: Vec<_> = PipelineKey::all().map(|k| k.to_string()).collect();
             format!(
                 "{}: unknown pipeline type {:?}; known: {}",
                 at(key.span()),
@@ -139,7 +190,7 @@ pub fn parse(text: &str, origin: &str) -> Result<HashMap<PipelineType, Pipeline>
                 .clone();
             let phase = match &s.phase {
                 None => None,
-                Some(p) if t != PipelineType::Deploy => {
+                Some(p) if !t.is_deploy() => {
                     return Err(format!(
                         "{}: `phase` belongs to deploy pipelines only",
                         at(p.span())
@@ -185,14 +236,26 @@ pub fn parse(text: &str, origin: &str) -> Result<HashMap<PipelineType, Pipeline>
     Ok(out)
 }
 
-/// Fills `{branch}`, `{commit}`, `{site}`, `{pr}` in an operation name.
-pub fn operation_name(
-    template: &str,
-    site: &str,
-    branch: Option<&str>,
-    commit: Option<&str>,
-    pr: Option<i64>,
-) -> String {
+/// What an operation's name is filled in with.
+pub struct NameParts<'a> {
+    pub site: &'a str,
+    pub branch: Option<&'a str>,
+    pub commit: Option<&'a str>,
+    pub pr: Option<i64>,
+    /// The short id of the release a rollback or promotion publishes.
+    pub release: Option<&'a str>,
+}
+
+/// Fills `{branch}`, `{commit}`, `{site}`, `{pr}` and `{release}` in an
+/// operation name.
+pub fn operation_name(template: &str, parts: NameParts<'_>) -> String {
+    let NameParts {
+        site,
+        branch,
+        commit,
+        pr,
+        release,
+    } = parts;
     let short_commit = commit.map(|c| c.chars().take(7).collect::<String>());
     template
         .replace("{site}", site)
@@ -202,6 +265,7 @@ pub fn operation_name(
         )
         .replace("{commit}", short_commit.as_deref().unwrap_or("-"))
         .replace("{pr}", &pr.map(|p| format!("#{p}")).unwrap_or_default())
+        .replace("{release}", release.unwrap_or_default())
         .trim()
         .to_string()
 }
@@ -224,15 +288,15 @@ mod tests {
     #[test]
     fn every_compiled_in_step_runs_in_the_sandbox_and_an_operator_may_opt_out() {
         let p = Pipelines::load(None).expect("defaults load");
-        for t in PipelineType::ALL {
-            assert!(p.get(*t).steps.iter().all(|s| s.sandbox), "{t}");
+        for key in PipelineKey::all() {
+            assert!(p.by_key(key).steps.iter().all(|s| s.sandbox), "{key}");
         }
         let custom = parse(
             "[pipelines.restart]\noperation_name = \"x\"\n[[pipelines.restart.steps]]\nname = \"ssh\"\nrun = \"ssh host restart\"\nsandbox = false\n",
             "p.toml",
         )
         .expect("parses");
-        assert!(!custom[&PipelineType::Restart].steps[0].sandbox);
+        assert!(!custom[&PipelineKey::Type(PipelineType::Restart)].steps[0].sandbox);
         let err = parse(
             "[pipelines.restart]\noperation_name = \"x\"\n[[pipelines.restart.steps]]\nname = \"a\"\nrun = \"true\"\nsandbox = \"no\"\n",
             "p.toml",
@@ -312,17 +376,52 @@ mod tests {
 
     #[test]
     fn operation_names_are_filled_in() {
+        let parts = |branch, commit, pr, release| NameParts {
+            site: "Web",
+            branch,
+            commit,
+            pr,
+            release,
+        };
         assert_eq!(
-            operation_name("Deploy {branch}", "Web", Some("main"), None, None),
+            operation_name("Deploy {branch}", parts(Some("main"), None, None, None)),
             "Deploy main"
         );
         assert_eq!(
-            operation_name("Deploy {branch}", "Web", None, Some("abcdef123456"), None),
+            operation_name(
+                "Deploy {branch}",
+                parts(None, Some("abcdef123456"), None, None)
+            ),
             "Deploy abcdef1"
         );
         assert_eq!(
-            operation_name("Preview {pr}", "Web", None, None, Some(42)),
+            operation_name("Preview {pr}", parts(None, None, Some(42), None)),
             "Preview #42"
+        );
+        assert_eq!(
+            operation_name(
+                "Promote {pr} ({release})",
+                parts(None, None, Some(7), Some("01JABCDE"))
+            ),
+            "Promote #7 (01JABCDE)"
+        );
+    }
+
+    #[test]
+    fn rollback_and_promote_are_defined_and_replaceable_like_any_pipeline() {
+        let p = Pipelines::load(None).expect("defaults load");
+        for key in [PipelineKey::Rollback, PipelineKey::Promote] {
+            let pipeline = p.by_key(key);
+            assert_eq!(pipeline.steps.len(), 1, "{key}: one step, no build");
+            assert_eq!(pipeline.steps[0].phase, Some(Phase::Deploy), "{key}");
+        }
+        let custom = Pipelines::with_overrides(
+            "[pipelines.rollback]\noperation_name = \"Revert to {release}\"\n[[pipelines.rollback.steps]]\nname = \"kubectl\"\nphase = \"deploy\"\nrun = \"kubectl rollout undo\"\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            custom.by_key(PipelineKey::Rollback).steps[0].run,
+            "kubectl rollout undo"
         );
     }
 }

@@ -1,7 +1,8 @@
 //! What a new deployment needs, built by one named constructor per way an
 //! operation starts: by hand, a push, a pull request, a new site, a retry,
-//! a restore, a copy, an upload.
+//! a restore, a copy, an upload, a rollback, a promotion.
 
+use super::pipelines::PipelineKey;
 use crate::model::validate::GitRef;
 use crate::model::{
     Actor, ArchiveId, CapsuleId, Deployment, DeploymentId, DeploymentMeta, PipelineType, SiteId,
@@ -139,6 +140,66 @@ impl TriggerRequest {
         }
     }
 
+    /// Publishes `target`'s kept release again, with no build: a deploy
+    /// of its own (`meta.rollback_of`) that becomes the site's current one.
+    /// It records the source of what it publishes.
+    pub fn rollback(actor: &Actor, target: &Deployment) -> Self {
+        Self {
+            source: Self::source_of(target),
+            meta: DeploymentMeta {
+                rollback_of: Some(target.id),
+                ..DeploymentMeta::default()
+            },
+            ..Self::manual(actor, target.site_id, PipelineType::Deploy)
+        }
+    }
+
+    /// Makes a pull request's preview the site's current deployment: its
+    /// release published as it was reviewed (`meta.promoted_from`).
+    pub fn promote(actor: &Actor, preview: &Deployment) -> Self {
+        Self {
+            source: Self::source_of(preview),
+            pr_number: preview.pr_number,
+            meta: DeploymentMeta {
+                promoted_from: Some(preview.id),
+                ..DeploymentMeta::default()
+            },
+            ..Self::manual(actor, preview.site_id, PipelineType::Deploy)
+        }
+    }
+
+    fn source_of(old: &Deployment) -> Source {
+        Source {
+            kind: Some(old.source_kind),
+            branch: old.branch.clone(),
+            commit_sha: old.commit_sha.clone(),
+            repository: old.repository.clone(),
+            archive_name: old.archive_name.clone(),
+        }
+    }
+
+    /// Which pipeline's steps it runs: its type's, or the rollback's or
+    /// promotion's for a deploy that publishes a kept release again.
+    pub fn pipeline_key(&self) -> PipelineKey {
+        if self.meta.rollback_of.is_some() {
+            PipelineKey::Rollback
+        } else if self.meta.promoted_from.is_some() {
+            PipelineKey::Promote
+        } else {
+            PipelineKey::Type(self.pipeline_type)
+        }
+    }
+
+    /// Whether it puts something new live on its site, which a lock
+    /// forbids: a deploy (a push, a manual one, a promotion). A preview
+    /// never goes live, and a rollback returns to a release that was live
+    /// before, so both run on a locked site.
+    pub fn goes_live(&self) -> bool {
+        self.pipeline_type == PipelineType::Deploy
+            && self.trigger != TriggerKind::PullRequest
+            && self.meta.rollback_of.is_none()
+    }
+
     /// The same type, source and meta as an earlier deployment, linked to
     /// it. A time capsule gets a capsule id of its own: a retry never
     /// overwrites the capsule an earlier run wrote. A pull request's stays
@@ -150,13 +211,7 @@ impl TriggerRequest {
             meta.capsule_id = Some(CapsuleId::new());
         }
         Self {
-            source: Source {
-                kind: Some(old.source_kind),
-                branch: old.branch.clone(),
-                commit_sha: old.commit_sha.clone(),
-                repository: old.repository.clone(),
-                archive_name: old.archive_name.clone(),
-            },
+            source: Self::source_of(old),
             pr_number: old.pr_number,
             meta,
             retry_of: Some(old.id),

@@ -50,10 +50,10 @@ const CLAIM_TRIES: usize = 8;
 
 /// The oldest queued deployment of each free site, oldest first.
 const CANDIDATES: &str = "select d.id, d.team_id, d.site_id, d.type, d.trigger_kind from deployments d \
-     where d.status = 'queued' and d.awaiting_approval = 0 \
+     where d.status = 'queued' and d.awaiting_approval = 0 and d.waiting_for_unlock = 0 \
      and not exists (select 1 from deployments r where r.site_id = d.site_id and r.status = 'running') \
      and not exists (select 1 from deployments o where o.site_id = d.site_id and o.status = 'queued' \
-     and o.awaiting_approval = 0 and o.id < d.id) \
+     and o.awaiting_approval = 0 and o.waiting_for_unlock = 0 and o.id < d.id) \
      order by d.id limit 1";
 
 impl Engine {

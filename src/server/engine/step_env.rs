@@ -109,7 +109,7 @@ pub fn places(cx: &StepContext<'_>) -> Vec<Place> {
             Folder,
         ));
     }
-    if let Some(source) = d.meta.source_deployment_id {
+    if let Some(source) = d.meta.source_release() {
         places.push(Place::new("SOURCE_DIR", data.release(source), Read, Folder));
     }
     if let Some(repo) = &cx.local_repository {
@@ -231,6 +231,8 @@ mod tests {
             finished_at: None,
             is_current: false,
             awaiting_approval: false,
+            waiting_for_unlock: false,
+            release_removed: None,
             steps: Vec::new(),
         }
     }

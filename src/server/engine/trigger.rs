@@ -1,7 +1,7 @@
 //! Creating deployments: the one-operation-per-site rule, the queue for
 //! automatic triggers, and coalescing of queued pushes.
 
-use super::pipelines::{Pipelines, operation_name};
+use super::pipelines::{NameParts, Pipelines, operation_name};
 pub use super::request::{Source, TriggerRequest};
 use crate::model::{
     AppError, DeploymentId, DeploymentStatus, PipelineType, SourceKind, StepId, TeamId,
@@ -22,22 +22,38 @@ pub async fn create(
     let mut tx: Tx = db.pool.begin().await?;
     // Writing to the site row first serialises triggers of one site: a row
     // lock on PostgreSQL, the write lock on SQLite.
-    let site: Option<(String,)> = sqlx::query_as(
-        "update sites set name = name where id = $1 and team_id = $2 returning name",
+    let site: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "update sites set name = name where id = $1 and team_id = $2 \
+         returning name, locked_by_name, lock_reason",
     )
     .bind(req.site_id)
     .bind(req.team_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((site_name,)) = site else {
+    let Some((site_name, locked_by, lock_reason)) = site else {
         return Err(AppError::not_found("Site"));
     };
+    // A locked site puts nothing new live: a person is told why, a push
+    // waits for the unlock (and does not make the site busy meanwhile).
+    let mut waiting_for_unlock = false;
+    if let Some(by) = locked_by
+        && req.goes_live()
+    {
+        if !req.trigger.is_automatic() {
+            return Err(AppError::conflict(format!(
+                "Locked by {by}: {}",
+                lock_reason.unwrap_or_default()
+            )));
+        }
+        waiting_for_unlock = true;
+    }
     // Two indexed reads (the running one, else the oldest queued), so the
     // check costs the same however long the site's history is.
     let busy: Option<(String, DeploymentStatus)> = sqlx::query_as(
         "select operation_name, status from (select operation_name, status, 0 as rank, id from deployments \
          where site_id = $1 and status = 'running' union all select operation_name, status, 1 as rank, id \
-         from deployments where site_id = $1 and status = 'queued' and awaiting_approval = 0) active \
+         from deployments where site_id = $1 and status = 'queued' and awaiting_approval = 0 \
+         and waiting_for_unlock = 0) active \
          order by rank, id limit 1",
     )
     .bind(req.site_id)
@@ -50,42 +66,65 @@ pub async fn create(
             "{site_name} is busy: \u{201c}{op}\u{201d} is {status}. Wait for it to finish or cancel it first."
         )));
     }
-    if req.trigger == TriggerKind::Push
-        && let Some(branch) = &req.source.branch
-    {
-        let older: Vec<(DeploymentId,)> = sqlx::query_as(
-            "select id from deployments where site_id = $1 and status = 'queued' \
-             and trigger_kind = 'push' and branch = $2",
-        )
-        .bind(req.site_id)
-        .bind(branch)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (id,) in older {
-            store::transition_deployment(
-                db,
-                &mut tx,
-                id,
-                DeploymentStatus::Queued,
-                DeploymentStatus::Cancelled,
-                DeploymentChange {
-                    finished_at: Some(now_ms()),
-                    error_message: Some(SKIPPED_FOR_NEWER_PUSH.to_string()),
-                    ..Default::default()
-                },
+    // Queued pushes of a branch, and queued previews of a pull request,
+    // coalesce: only the newest runs.
+    let older = match (req.trigger, &req.source.branch, req.pr_number) {
+        (TriggerKind::Push, Some(branch), _) => {
+            sqlx::query_as::<_, (DeploymentId,)>(
+                "select id from deployments where site_id = $1 and status = 'queued' \
+                 and trigger_kind = 'push' and branch = $2",
             )
-            .await?;
+            .bind(req.site_id)
+            .bind(branch)
+            .fetch_all(&mut *tx)
+            .await?
         }
+        (TriggerKind::PullRequest, _, Some(pr)) => {
+            sqlx::query_as::<_, (DeploymentId,)>(
+                "select id from deployments where site_id = $1 and status = 'queued' \
+                 and trigger_kind = 'pull_request' and pr_number = $2",
+            )
+            .bind(req.site_id)
+            .bind(pr)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    let skipped = match req.pr_number {
+        Some(pr) if req.trigger == TriggerKind::PullRequest => {
+            format!("skipped: a newer push to pull request #{pr} is queued")
+        }
+        _ => SKIPPED_FOR_NEWER_PUSH.to_string(),
+    };
+    for (id,) in older {
+        store::transition_deployment(
+            db,
+            &mut tx,
+            id,
+            DeploymentStatus::Queued,
+            DeploymentStatus::Cancelled,
+            DeploymentChange {
+                finished_at: Some(now_ms()),
+                error_message: Some(skipped.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
     }
 
-    let pipeline = pipelines.get(req.pipeline_type);
+    let pipeline = pipelines.by_key(req.pipeline_key());
     let id = DeploymentId::new();
+    let release = req.meta.source_release().map(|r| r.short());
     let name = operation_name(
         &pipeline.operation_name,
-        &site_name,
-        req.source.branch.as_deref(),
-        req.source.commit_sha.as_deref(),
-        req.pr_number,
+        NameParts {
+            site: &site_name,
+            branch: req.source.branch.as_deref(),
+            commit: req.source.commit_sha.as_deref(),
+            pr: req.pr_number,
+            release: release.as_deref(),
+        },
     );
     let kind = req.source.kind.unwrap_or(match req.pipeline_type {
         PipelineType::Deploy => SourceKind::Git,
@@ -94,8 +133,8 @@ pub async fn create(
     sqlx::query(
         "insert into deployments (id, team_id, site_id, user_id, type, status, operation_name, meta, \
          source_kind, branch, commit_sha, repository, archive_name, trigger_kind, triggered_by, pr_number, \
-         retry_of_id, created_at, awaiting_approval) values ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         retry_of_id, created_at, awaiting_approval, waiting_for_unlock) values ($1, $2, $3, $4, $5, 'queued', \
+         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(id)
     .bind(req.team_id)
@@ -115,6 +154,7 @@ pub async fn create(
     .bind(req.retry_of)
     .bind(now_ms())
     .bind(i64::from(req.awaiting_approval))
+    .bind(i64::from(waiting_for_unlock))
     .execute(&mut *tx)
     .await?;
     for (i, step) in pipeline.steps.iter().enumerate() {

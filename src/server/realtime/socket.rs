@@ -21,7 +21,7 @@
 use super::bus::{self, EventBus, Lagged, Next, Subscription};
 pub use super::viewer::{LINK_RECHECK, RECHECK, Viewer};
 use crate::model::{LiveMessage, TeamId};
-use crate::server::store::{Db, changes};
+use crate::server::store::{Db, changes, retention};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::{FutureExt, SinkExt};
 use std::sync::Arc;
@@ -253,6 +253,20 @@ async fn replay(
     if after > bus.position() {
         // A position from the future: the database was replaced.
         return Replay::Reset("The server's history changed; reload this page's data.");
+    }
+    // The page's position is older than the event log's window (retention
+    // pruned what came after it): it may have missed what is gone.
+    match retention::first_event_position(db).await {
+        Ok(first) if after + 1 < first => {
+            return Replay::Reset(
+                "This page was away longer than the server keeps its history; reload its data.",
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "could not replay events");
+            return Replay::Reset("The server could not replay what this page missed.");
+        }
     }
     // More than the limit missed: refetching is cheaper than replaying.
     match changes::nth_event_after(db, team_id, after, REPLAY_LIMIT).await {

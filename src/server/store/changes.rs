@@ -5,8 +5,10 @@
 
 use super::db::{Backend, Db, now_ms};
 use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in, step_with_team};
+use super::sites::LockColumns;
 use crate::model::{
-    Change, Deployment, DeploymentId, DeploymentStatus, InstanceId, StepId, StepStatus, TeamId,
+    Change, Deployment, DeploymentId, DeploymentStatus, InstanceId, SiteId, SiteLockState, StepId,
+    StepStatus, TeamId,
 };
 use sqlx::{Any, Transaction};
 
@@ -246,6 +248,34 @@ pub async fn emit_deployment(db: &Db, tx: &mut Tx, id: DeploymentId) -> Result<(
         deployment: Box::new(deployment),
     };
     insert_event(db, tx, team_id, &change).await
+}
+
+/// Writes a `site_lock` event with the site's lock as it now is.
+pub async fn emit_site_lock(db: &Db, tx: &mut Tx, id: SiteId) -> Result<(), sqlx::Error> {
+    let (team_id, version, lock): (TeamId, i64, LockColumns) = {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            team_id: TeamId,
+            version: i64,
+            #[sqlx(flatten)]
+            lock: LockColumns,
+        }
+        let row: Row = sqlx::query_as(
+            "select team_id, version, locked_at, locked_by, locked_by_name, lock_reason \
+             from sites where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+        (row.team_id, row.version, row.lock)
+    };
+    let site = SiteLockState {
+        site_id: id,
+        team_id,
+        version,
+        lock: lock.lock(),
+    };
+    insert_event(db, tx, team_id, &Change::SiteLock { site }).await
 }
 
 async fn emit_step(db: &Db, tx: &mut Tx, id: StepId) -> Result<(), sqlx::Error> {

@@ -4,8 +4,8 @@
 
 use crate::model::{
     ArchiveId, CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, EventKind, InstanceId,
-    InviteId, Phase, PipelineType, Role, SiteId, SiteState, SourceKind, StepId, StepStatus, TeamId,
-    TriggerKind, UserId, WallboardLinkId,
+    InviteId, Phase, PipelineType, RemovalReason, Role, SiteId, SiteState, SourceKind, StepId,
+    StepStatus, TeamId, TriggerKind, UserId, WallboardLinkId,
 };
 use sqlx::{Any, Database, Decode, Encode, Type, encode::IsNull, error::BoxDynError};
 use std::str::FromStr;
@@ -73,7 +73,8 @@ enum_column!(
     SourceKind,
     TriggerKind,
     Phase,
-    EventKind
+    EventKind,
+    RemovalReason
 );
 text_column!(DeploymentMeta, DeploymentMeta::to_json, |s: &str| Some(
     DeploymentMeta::from_json(s)

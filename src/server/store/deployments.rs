@@ -3,8 +3,8 @@
 use super::db::Db;
 use crate::model::{
     AppError, CapsuleId, Deployment, DeploymentId, DeploymentMeta, DeploymentPage,
-    DeploymentStatus, DeploymentStep, Phase, PipelineType, SiteId, SourceKind, StepId, StepStatus,
-    TeamId, TriggerKind, UserId,
+    DeploymentStatus, DeploymentStep, Phase, PipelineType, ReleaseRemoved, RemovalReason, SiteId,
+    SourceKind, StepId, StepStatus, TeamId, TriggerKind, UserId,
 };
 use std::collections::HashMap;
 
@@ -14,7 +14,7 @@ pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.team_id, d.site_id, s.name 
     d.repository, d.archive_name, d.trigger_kind, d.triggered_by, d.pr_number, d.error_message, \
     d.preview_url, d.retry_of_id, d.superseded_by_id, d.version, d.created_at, d.started_at, \
     d.finished_at, case when s.current_deployment_id = d.id then 1 else 0 end as is_current, \
-    d.awaiting_approval";
+    d.awaiting_approval, d.waiting_for_unlock, d.release_removed_at, d.release_removed_reason";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeploymentRow {
@@ -46,6 +46,9 @@ pub(crate) struct DeploymentRow {
     finished_at: Option<i64>,
     is_current: i64,
     awaiting_approval: i64,
+    waiting_for_unlock: i64,
+    release_removed_at: Option<i64>,
+    release_removed_reason: Option<RemovalReason>,
 }
 
 impl From<DeploymentRow> for Deployment {
@@ -78,6 +81,11 @@ impl From<DeploymentRow> for Deployment {
             finished_at: r.finished_at,
             is_current: r.is_current != 0,
             awaiting_approval: r.awaiting_approval != 0,
+            waiting_for_unlock: r.waiting_for_unlock != 0,
+            release_removed: match (r.release_removed_at, r.release_removed_reason) {
+                (Some(at), Some(reason)) => Some(ReleaseRemoved { at, reason }),
+                _ => None,
+            },
             steps: Vec::new(),
         }
     }
@@ -297,17 +305,33 @@ pub async fn status(
     Ok(row.map(|(s,)| s))
 }
 
-/// A deployment whose release a preview host may serve: completed (or
-/// since superseded) with a preview URL.
-pub async fn published(db: &Db, id: DeploymentId) -> Result<bool, sqlx::Error> {
-    let row: Option<(DeploymentId,)> = sqlx::query_as(
-        "select id from deployments where id = $1 and preview_url is not null \
-         and status in ('completed', 'superseded')",
+/// What a preview host answers for a deployment.
+pub enum Published {
+    /// Completed (or since superseded) with a preview URL, its files kept.
+    Kept,
+    /// Published once; its files were removed.
+    Removed {
+        reason: RemovalReason,
+        pr_number: Option<i64>,
+    },
+    /// Not a published deployment.
+    No,
+}
+
+/// Whether a preview host may serve `id`'s release.
+pub async fn published(db: &Db, id: DeploymentId) -> Result<Published, sqlx::Error> {
+    let row: Option<(Option<RemovalReason>, Option<i64>)> = sqlx::query_as(
+        "select release_removed_reason, pr_number from deployments where id = $1 \
+         and preview_url is not null and status in ('completed', 'superseded')",
     )
     .bind(id)
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row.is_some())
+    Ok(match row {
+        None => Published::No,
+        Some((None, _)) => Published::Kept,
+        Some((Some(reason), pr_number)) => Published::Removed { reason, pr_number },
+    })
 }
 
 /// Loads the steps of the given deployments in one query; output only when asked.
@@ -372,4 +396,29 @@ pub async fn has_capsule(db: &Db, site_id: SiteId, capsule: CapsuleId) -> Result
     .fetch_all(&db.pool)
     .await?;
     Ok(metas.iter().any(|(m,)| m.capsule_id == Some(capsule)))
+}
+
+/// Records what a published release takes on disk.
+pub async fn set_release_bytes(db: &Db, id: DeploymentId, bytes: u64) -> Result<(), sqlx::Error> {
+    sqlx::query("update deployments set release_bytes = $1 where id = $2")
+        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// How many of the site's releases are kept on disk, and their bytes as
+/// measured when each was published.
+pub async fn kept_release_bytes(db: &Db, site_id: SiteId) -> Result<(i64, i64), sqlx::Error> {
+    // sum() of a bigint is numeric on PostgreSQL: cast back.
+    let (count, bytes): (i64, i64) = sqlx::query_as(
+        "select count(*), cast(coalesce(sum(release_bytes), 0) as bigint) from deployments where site_id = $1 \
+         and status in ('completed', 'superseded') and release_removed_at is null \
+         and preview_url is not null",
+    )
+    .bind(site_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((count, bytes))
 }

@@ -7,6 +7,8 @@
 //!   event in the same transaction (the event log).
 //! - [`accounts`], [`members`], [`invites`], [`sites`], [`deployments`]:
 //!   records, scoped to a team.
+//! - [`locks`]: deploy locks, and the pushes they hold.
+//! - [`retention`]: what the periodic cleanup reads and removes.
 //! - [`wallboard_links`]: read-only links to a team's wallboard.
 //! - [`sessions`]: tower-sessions records in the same database.
 //! - [`instances`]: the instances sharing the database and their leases;
@@ -19,8 +21,10 @@ pub mod db;
 pub mod deployments;
 pub mod instances;
 pub mod invites;
+pub mod locks;
 pub mod members;
 pub mod notify;
+pub mod retention;
 pub mod sessions;
 pub mod sites;
 pub mod wallboard_links;

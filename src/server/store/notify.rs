@@ -62,7 +62,9 @@ impl Signals {
 pub(super) fn event_lock_sql(change: &Change) -> &'static str {
     let work = match change {
         Change::Deployment { deployment } => {
-            (deployment.status == DeploymentStatus::Queued && !deployment.awaiting_approval)
+            (deployment.status == DeploymentStatus::Queued
+                && !deployment.awaiting_approval
+                && !deployment.waiting_for_unlock)
                 || deployment.status.is_finished()
         }
         _ => false,

@@ -3,8 +3,8 @@
 use super::db::{Db, now_ms, unique_violation};
 use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps};
 use crate::model::{
-    AppError, Deployment, DeploymentId, DeploymentStatus, PipelineType, Site, SiteId, SiteState,
-    TeamId, TriggerKind, wallboard,
+    AppError, Deployment, DeploymentId, DeploymentStatus, PipelineType, Site, SiteId, SiteLock,
+    SiteState, TeamId, TriggerKind, UserId, wallboard,
 };
 use rand::RngCore;
 
@@ -21,6 +21,29 @@ struct SiteRow {
     state: SiteState,
     parent_site_id: Option<SiteId>,
     created_at: i64,
+    version: i64,
+    #[sqlx(flatten)]
+    lock: LockColumns,
+}
+
+/// A site's lock as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct LockColumns {
+    locked_at: Option<i64>,
+    locked_by: Option<UserId>,
+    locked_by_name: Option<String>,
+    lock_reason: Option<String>,
+}
+
+impl LockColumns {
+    pub(crate) fn lock(self) -> Option<SiteLock> {
+        Some(SiteLock {
+            at: self.locked_at?,
+            by: self.locked_by,
+            by_name: self.locked_by_name.unwrap_or_default(),
+            reason: self.lock_reason.unwrap_or_default(),
+        })
+    }
 }
 
 impl From<SiteRow> for Site {
@@ -40,6 +63,9 @@ impl From<SiteRow> for Site {
             current_deployment: None,
             active_deployment: None,
             url: None,
+            lock: r.lock.lock(),
+            version: r.version,
+            disk: None,
         }
     }
 }
@@ -109,7 +135,7 @@ pub async fn insert(db: &Db, new: NewSite<'_>) -> Result<SiteId, AppError> {
 }
 
 const SITE_COLUMNS: &str = "id, team_id, name, slug, repository, branch, auto_deploy, previews, \
-    state, parent_site_id, created_at";
+    state, parent_site_id, created_at, version, locked_at, locked_by, locked_by_name, lock_reason";
 
 /// Every site of a team, by name, each with its current deployment.
 pub async fn list(db: &Db, team_id: TeamId) -> Result<Vec<Site>, AppError> {
@@ -153,7 +179,7 @@ async fn with_current(
          union all select {DEPLOYMENT_COLUMNS} {from} on d.site_id = s.id and d.status = 'running' \
          where s.team_id = $1{site_filter} \
          union all select {DEPLOYMENT_COLUMNS} {from} on d.site_id = s.id and d.status = 'queued' \
-         and d.awaiting_approval = 0 where s.team_id = $1{site_filter}"
+         and d.awaiting_approval = 0 and d.waiting_for_unlock = 0 where s.team_id = $1{site_filter}"
     );
     let mut query = sqlx::query_as::<_, DeploymentRow>(&sql).bind(team_id);
     if let Some(id) = only {

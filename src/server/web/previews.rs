@@ -67,6 +67,13 @@ async fn serve(db: &Db, config: &Config, label: &str, mut request: Request) -> R
     };
     let id = match target {
         Target::Release(id) => id,
+        Target::Removed { reason, pr_number } => {
+            return message(
+                StatusCode::GONE,
+                "Preview removed",
+                &reason.sentence(pr_number),
+            );
+        }
         Target::Stopped => {
             return message(
                 StatusCode::SERVICE_UNAVAILABLE,
