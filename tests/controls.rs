@@ -11,7 +11,7 @@ use common::eventually;
 use common::github::fixture;
 use common::server::{
     SETTLE, Server, client, get_deployment, get_site, history, join_as_viewer, ok, refused,
-    sign_up, start_with, wait_finished, wait_idle, wait_status,
+    sign_up, start_with_pipelines_and, wait_finished, wait_idle, wait_status,
 };
 use flightdeck::model::{
     Deployment, DeploymentStatus, PipelineType, RemovalReason, Site, SiteHooks, TriggerKind,
@@ -39,20 +39,10 @@ run = 'mkdir -p "$FLIGHTDECK_RELEASE_DIR" && printf "release %s\n" "$FLIGHTDECK_
 /// A server on SQLite, or on the PostgreSQL database `pg` names, with
 /// [`PIPELINES`] and `extra` flags. Retention runs only when a test asks.
 async fn server(pg: Option<&str>, extra: &[&str]) -> Server {
-    let dir = tempfile::tempdir().expect("dir");
-    let file = dir.path().join("pipelines.toml");
-    std::fs::write(&file, PIPELINES).expect("pipelines");
-    let mut args = vec![
-        format!("--pipelines={}", file.display()),
-        "--retention-secs=86400".to_string(),
-    ];
-    if let Some(url) = pg {
-        args.push(format!("--database-url={url}"));
-    }
+    let mut args = vec!["--retention-secs=86400".to_string()];
+    args.extend(pg.map(|url| format!("--database-url={url}")));
     args.extend(extra.iter().map(|a| a.to_string()));
-    let s = start_with(&args).await;
-    std::mem::forget(dir);
-    s
+    start_with_pipelines_and(PIPELINES, &args).await
 }
 
 /// Runs `test` on SQLite and, when it answers, on PostgreSQL.

@@ -385,10 +385,8 @@ async fn every_kind_of_frame_the_server_sends_parses_as_a_live_message() {
     let first = newest(&s, &m, &site).await;
     // `frame` fails on anything that does not parse; collect what came.
     let mut kinds = std::collections::BTreeSet::new();
-    let mut last = 0;
     while kinds.len() < 4 {
         let message = frame(&mut socket).await.expect("open");
-        last = message.position();
         kinds.insert(match &message {
             LiveMessage::Hello { .. } => "hello",
             LiveMessage::Heartbeat { .. } => "heartbeat",
@@ -396,6 +394,7 @@ async fn every_kind_of_frame_the_server_sends_parses_as_a_live_message() {
             LiveMessage::Deployment { .. } => "deployment",
             LiveMessage::Step { .. } => "step",
             LiveMessage::Output { .. } => "output",
+            LiveMessage::SiteLock { .. } => "site_lock",
         });
         if let Some(d) = deployment(&message)
             && d.id.to_string() == first
@@ -407,6 +406,25 @@ async fn every_kind_of_frame_the_server_sends_parses_as_a_live_message() {
     for kind in ["hello", "deployment", "step", "output"] {
         assert!(kinds.contains(kind), "no {kind} among {kinds:?}");
     }
+    // A lock is broadcast as it changes, with the site's version.
+    let _: Site = ok(
+        &m.http,
+        &s,
+        "lock_site",
+        &[("site_id", &site), ("reason", "freeze")],
+    )
+    .await;
+    let last = loop {
+        let message = frame(&mut socket).await.expect("open");
+        if let LiveMessage::SiteLock { site: lock, .. } = &message {
+            assert_eq!(lock.site_id.to_string(), site);
+            assert_eq!(
+                lock.lock.as_ref().map(|l| l.reason.as_str()),
+                Some("freeze")
+            );
+            break message.position();
+        }
+    };
     // A replay parses too, and so does a reset (a position from the future).
     let mut replayed = connect(&s, Some(&m), Some(0), None).await.expect("replay");
     let mut replay = Vec::new();
@@ -426,4 +444,63 @@ async fn every_kind_of_frame_the_server_sends_parses_as_a_live_message() {
         .expect("connect");
     let reset = frame(&mut future).await.expect("a reset");
     assert!(matches!(reset, LiveMessage::Reset { .. }), "{reset:?}");
+}
+
+#[tokio::test]
+async fn the_event_log_keeps_a_window_and_a_page_from_before_it_is_reset() {
+    let s = start_with_test_pipelines().await;
+    let m = member(&s, "ops@example.com").await;
+    let site = create_site(&s, &m).await;
+    let first = newest(&s, &m, &site).await;
+    eventually(
+        "the first deploy completes",
+        Duration::from_secs(20),
+        || async {
+            get_deployment(&m.http, &s, &first)
+                .await
+                .is_finished()
+                .then_some(())
+        },
+    )
+    .await;
+    let stored = team_positions(&s, &m.team_id, 0).await;
+    let last = *stored.last().expect("events");
+    assert!(stored.len() > 10, "{stored:?}");
+
+    // Only the newest 5 are kept (by count; nothing is old enough by age).
+    let removed = flightdeck::server::store::retention::prune_events(&s.db, 5, 0)
+        .await
+        .expect("prune");
+    assert_eq!(removed as usize, stored.len() - 5);
+    assert_eq!(
+        team_positions(&s, &m.team_id, 0).await,
+        stored[stored.len() - 5..]
+    );
+    // By age: everything but the newest goes; positions never start over.
+    let removed = flightdeck::server::store::retention::prune_events(&s.db, 1_000, i64::MAX)
+        .await
+        .expect("prune");
+    assert_eq!(removed, 4);
+    assert_eq!(team_positions(&s, &m.team_id, 0).await, [last]);
+
+    // A page that saw everything up to the window resumes as ever ...
+    let mut socket = connect(&s, Some(&m), Some(last - 1), None)
+        .await
+        .expect("connect");
+    let replayed = next(&mut socket).await.expect("replayed");
+    assert_eq!(replayed.position(), last, "{replayed:?}");
+    // ... one from before it is told to refetch.
+    let mut socket = connect(&s, Some(&m), Some(stored[0]), None)
+        .await
+        .expect("connect");
+    let reset = next(&mut socket).await.expect("reset");
+    let LiveMessage::Reset { reason, .. } = reset else {
+        panic!("a page from before the window is reset: {reset:?}");
+    };
+    assert!(
+        reason
+            .unwrap_or_default()
+            .contains("longer than the server keeps"),
+        "the reason says why"
+    );
 }

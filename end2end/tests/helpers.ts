@@ -1,4 +1,5 @@
 import { Page, expect } from "@playwright/test";
+import * as crypto from "crypto";
 
 export const DEMO = { email: "demo@flightdeck.dev", password: "flightdeck-demo", team: "Demo Team" };
 
@@ -78,4 +79,31 @@ export function statusBadge(page: Page) {
 /** The "Live" / "Reconnecting…" indicator in the top bar. */
 export function liveIndicator(page: Page) {
   return page.getByRole("banner").getByTitle("Changes appear on this page as they happen");
+}
+
+/** Sends a GitHub event to a site, signed with its secret as GitHub signs it; returns the reply. */
+export async function sendHook(page: Page, siteId: string, event: string, payload: object): Promise<{ message: string; deployment_id?: string }> {
+  const hooks = await (await page.request.post("/api/get_site_hooks", { form: { id: siteId } })).json();
+  const body = JSON.stringify(payload);
+  const signature = "sha256=" + crypto.createHmac("sha256", hooks.secret).update(body).digest("hex");
+  const res = await page.request.post(`/hooks/github/${siteId}`, {
+    data: body,
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": event,
+      "x-github-delivery": `e2e-${unique()}`,
+      "x-hub-signature-256": signature,
+    },
+  });
+  expect(res.ok()).toBeTruthy();
+  return res.json();
+}
+
+/** On a site's page: switches on deploys of pushes and pull requests. */
+export async function automate(page: Page) {
+  const automation = page.getByRole("region", { name: "Automatic deploys" });
+  await automation.getByLabel(/Deploy every push/).check();
+  await automation.getByLabel("Deploy a preview of every pull request").check();
+  await automation.getByRole("button", { name: "Save" }).click();
+  await expect(automation.getByRole("status")).toHaveText("Saved.");
 }

@@ -1,6 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import * as crypto from "crypto";
-import { createSite, expectSignedInAs, open, reloadUntil, signIn, signUp, statusBadge, unique } from "./helpers";
+import { automate, createSite, expectSignedInAs, open, reloadUntil, sendHook, signIn, signUp, statusBadge, unique } from "./helpers";
 
 const password = "correct horse battery";
 
@@ -91,8 +90,7 @@ test("a changed password signs in; the old one no longer does", async ({ page })
 
 /** Sends GitHub's pull_request event for a fork's branch, signed with the site's secret. */
 async function forkPullRequest(page: Page, siteId: string): Promise<string> {
-  const hooks = await (await page.request.post("/api/get_site_hooks", { form: { id: siteId } })).json();
-  const payload = {
+  const reply = await sendHook(page, siteId, "pull_request", {
     action: "opened",
     number: 7,
     pull_request: {
@@ -102,20 +100,8 @@ async function forkPullRequest(page: Page, siteId: string): Promise<string> {
       base: { ref: "main", repo: { full_name: "acme/shop" } },
     },
     repository: { full_name: "acme/shop" },
-  };
-  const body = JSON.stringify(payload);
-  const signature = "sha256=" + crypto.createHmac("sha256", hooks.secret).update(body).digest("hex");
-  const res = await page.request.post(`/hooks/github/${siteId}`, {
-    data: body,
-    headers: {
-      "content-type": "application/json",
-      "x-github-event": "pull_request",
-      "x-github-delivery": `e2e-${unique()}`,
-      "x-hub-signature-256": signature,
-    },
   });
-  expect(res.status()).toBe(202);
-  return (await res.json()).deployment_id;
+  return reply.deployment_id!;
 }
 
 test("a fork's pull request waits on its page until a member approves it", async ({ page }) => {
@@ -127,11 +113,7 @@ test("a fork's pull request waits on its page until a member approves it", async
   const siteId = page.url().split("/").pop()!;
 
   // Previews come only with auto-deploy and previews on.
-  const automation = page.getByRole("region", { name: "Automatic deploys" });
-  await automation.getByLabel(/Deploy every push/).check();
-  await automation.getByLabel("Deploy a preview of every pull request").check();
-  await automation.getByRole("button", { name: "Save" }).click();
-  await expect(automation.getByRole("status")).toHaveText("Saved.");
+  await automate(page);
 
   const deploymentId = await forkPullRequest(page, siteId);
   await open(page, `/deployments/${deploymentId}`);

@@ -46,9 +46,19 @@ pub fn StatusBadge(
 pub fn LockBadge(lock: SiteLock) -> impl IntoView {
     view! {
         <span class="lock-badge" title=lock.refusal()>
-            <span aria-hidden="true">"🔒"</span>
+            <LockIcon />
             "Locked"
         </span>
+    }
+}
+
+/// A padlock drawn in the text's colour (no emoji font needed).
+#[component]
+pub fn LockIcon() -> impl IntoView {
+    view! {
+        <svg class="lock-icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+            <path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h.5A1.5 1.5 0 0 1 14 8.5v5a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 13.5v-5A1.5 1.5 0 0 1 3.5 7H4Zm2 0h4V5a2 2 0 1 0-4 0v2Z" />
+        </svg>
     }
 }
 

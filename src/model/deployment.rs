@@ -2,7 +2,8 @@
 
 use super::ids::{DeploymentId, SiteId, StepId, TeamId, UserId};
 use super::meta::DeploymentMeta;
-use super::status::{DeploymentStatus, LifecycleLabel, Phase, StepStatus};
+
+use super::status::{DeploymentStatus, LifecycleLabel, Phase, ReleaseRemoved, StepStatus};
 use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
@@ -252,67 +253,6 @@ impl Deployment {
             )
     }
 
-    /// A pull request's preview (it never becomes what the site serves).
-    pub fn is_preview(&self) -> bool {
-        self.trigger_kind == TriggerKind::PullRequest
-    }
-
-    /// A completed run whose files are served (at its preview URL, and as
-    /// the site's when current) and still kept.
-    pub fn has_release(&self) -> bool {
-        self.pipeline_type.publishes()
-            && matches!(
-                self.status,
-                DeploymentStatus::Completed | DeploymentStatus::Superseded
-            )
-            && self.release_removed.is_none()
-    }
-
-    /// What a page says of files that are gone.
-    pub fn release_removed_note(&self) -> Option<String> {
-        Some(self.release_removed?.reason.sentence(self.pr_number))
-    }
-
-    /// Why "Roll back to this deployment" is not offered, or `None` when
-    /// it is: an earlier deploy of the site (not a preview) whose release
-    /// is still kept and which the site does not serve now.
-    pub fn rollback_refusal(&self) -> Option<String> {
-        if !self.pipeline_type.publishes() || self.is_preview() {
-            return Some("Only a deploy of the site itself can be rolled back to.".into());
-        }
-        if !matches!(
-            self.status,
-            DeploymentStatus::Completed | DeploymentStatus::Superseded
-        ) {
-            return Some("Only a completed deploy can be rolled back to.".into());
-        }
-        if self.is_current {
-            return Some("The site serves this deployment now.".into());
-        }
-        if self.release_removed.is_some() {
-            return Some(
-                "Its release is no longer kept, so it cannot be published again: deploy its commit instead."
-                    .into(),
-            );
-        }
-        None
-    }
-
-    /// Why "Promote to production" is not offered for a pull request's
-    /// preview, or `None` when it is.
-    pub fn promote_refusal(&self) -> Option<String> {
-        if !self.is_preview() || self.pipeline_type != PipelineType::Deploy {
-            return Some("Only a pull request's preview can be promoted.".into());
-        }
-        if self.status != DeploymentStatus::Completed {
-            return Some("Only a completed preview can be promoted.".into());
-        }
-        if self.release_removed.is_some() {
-            return Some("Its preview is no longer kept, so it cannot be promoted.".into());
-        }
-        None
-    }
-
     /// The commit's page on GitHub, when the repository is on GitHub.
     pub fn commit_url(&self) -> Option<String> {
         let sha = self.commit_sha.as_deref()?;
@@ -359,45 +299,6 @@ pub fn github_web_url(repository: &str) -> Option<String> {
     };
     (ok(owner) && ok(repo) && !repo.contains('/'))
         .then(|| format!("https://github.com/{owner}/{repo}"))
-}
-
-/// Why a deployment's published files are gone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RemovalReason {
-    /// Older than the releases a site keeps (`FLIGHTDECK_KEEP_RELEASES`).
-    Expired,
-    /// A pull request's preview, removed when the pull request closed.
-    PullRequestClosed,
-}
-
-text_enum!(RemovalReason {
-    Expired => "expired",
-    PullRequestClosed => "pull_request_closed",
-});
-
-impl RemovalReason {
-    /// What a page, and the preview URL itself, say of the removed files.
-    pub fn sentence(self, pr_number: Option<i64>) -> String {
-        match (self, pr_number) {
-            (Self::PullRequestClosed, Some(n)) => {
-                format!("This preview was removed when pull request #{n} closed.")
-            }
-            (Self::PullRequestClosed, None) => {
-                "This preview was removed when its pull request closed.".into()
-            }
-            (Self::Expired, _) => {
-                "This preview expired: the site keeps only its latest releases.".into()
-            }
-        }
-    }
-}
-
-/// A release that is no longer kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReleaseRemoved {
-    pub at: i64,
-    pub reason: RemovalReason,
 }
 
 /// One ordered step of a deployment.

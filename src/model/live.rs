@@ -1,6 +1,8 @@
 //! The live channel's messages and how a page folds them into what it
 //! shows. Pure, so the rules (newer versions win, output appends at its
-//! offset) are unit-tested here and shared by every page.
+//! offset) are unit-tested here and shared by every page. It is over
+//! 400 lines because those tests build whole records beside the rules
+//! they check.
 
 use super::deployment::{Deployment, DeploymentStep};
 use super::ids::StepId;

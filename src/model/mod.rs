@@ -7,6 +7,7 @@ pub mod error;
 pub mod ids;
 pub mod live;
 pub mod meta;
+pub mod release;
 pub mod site;
 pub mod status;
 mod text_enum;
@@ -19,8 +20,7 @@ pub use account::{
     TeamSummary, UserInfo,
 };
 pub use deployment::{
-    Deployment, DeploymentPage, DeploymentStep, PipelineType, ReleaseRemoved, RemovalReason,
-    SourceKind, TriggerKind,
+    Deployment, DeploymentPage, DeploymentStep, PipelineType, SourceKind, TriggerKind,
 };
 pub use error::{AppError, ErrorKind};
 pub use ids::{
@@ -30,5 +30,7 @@ pub use ids::{
 pub use live::{Change, EventKind, LiveMessage};
 pub use meta::DeploymentMeta;
 pub use site::{DiskUsage, Site, SiteHooks, SiteLock, SiteLockState, SiteState};
-pub use status::{DeploymentStatus, LifecycleLabel, Phase, StepStatus};
+pub use status::{
+    DeploymentStatus, LifecycleLabel, Phase, ReleaseRemoved, RemovalReason, StepStatus,
+};
 pub use wallboard::{BoardState, NewWallboardLink, Tile, Wallboard, WallboardLink};

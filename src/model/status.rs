@@ -160,6 +160,45 @@ impl LifecycleLabel {
     }
 }
 
+/// Why a deployment's published files are gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalReason {
+    /// Older than the releases a site keeps (`FLIGHTDECK_KEEP_RELEASES`).
+    Expired,
+    /// A pull request's preview, removed when the pull request closed.
+    PullRequestClosed,
+}
+
+text_enum!(RemovalReason {
+    Expired => "expired",
+    PullRequestClosed => "pull_request_closed",
+});
+
+impl RemovalReason {
+    /// What a page, and the preview URL itself, say of the removed files.
+    pub fn sentence(self, pr_number: Option<i64>) -> String {
+        match (self, pr_number) {
+            (Self::PullRequestClosed, Some(n)) => {
+                format!("This preview was removed when pull request #{n} closed.")
+            }
+            (Self::PullRequestClosed, None) => {
+                "This preview was removed when its pull request closed.".into()
+            }
+            (Self::Expired, _) => {
+                "This preview expired: the site keeps only its latest releases.".into()
+            }
+        }
+    }
+}
+
+/// A release that is no longer kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRemoved {
+    pub at: i64,
+    pub reason: RemovalReason,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 //!
 //! No path leads out of the release's folder.
 
-use super::store::{Db, deployments, sites};
+use super::store::{Db, releases, sites};
 use crate::model::{DeploymentId, RemovalReason, SiteId, SiteState};
 use std::path::{Component, Path, PathBuf};
 
@@ -30,12 +30,12 @@ pub async fn resolve(db: &Db, label: &str) -> Result<Target, sqlx::Error> {
     let Ok(ulid) = ulid::Ulid::from_string(label) else {
         return Ok(Target::Unknown);
     };
-    match deployments::published(db, DeploymentId(ulid)).await? {
-        deployments::Published::Kept => return Ok(Target::Release(DeploymentId(ulid))),
-        deployments::Published::Removed { reason, pr_number } => {
+    match releases::published(db, DeploymentId(ulid)).await? {
+        releases::Published::Kept => return Ok(Target::Release(DeploymentId(ulid))),
+        releases::Published::Removed { reason, pr_number } => {
             return Ok(Target::Removed { reason, pr_number });
         }
-        deployments::Published::No => {}
+        releases::Published::No => {}
     }
     Ok(match sites::serving(db, SiteId(ulid)).await? {
         None => Target::Unknown,

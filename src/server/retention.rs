@@ -13,7 +13,7 @@
 
 use super::config::{DataDir, Retention, folder_bytes};
 use super::engine::Engine;
-use super::store::{Db, deployments, retention as stored};
+use super::store::{Db, releases, retention as stored};
 use crate::model::{DeploymentId, DeploymentStatus, RemovalReason, SiteId};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -104,7 +104,7 @@ async fn sweep(db: &Db, data: &DataDir, settings: &Retention) -> Result<Report, 
     for id in stored::unmeasured_releases(db, 50).await? {
         let folder = data.release(id);
         let bytes = blocking(move || folder_bytes(&folder)).await;
-        deployments::set_release_bytes(db, id, bytes).await?;
+        releases::set_release_bytes(db, id, bytes).await?;
     }
     Ok(report)
 }

@@ -4,7 +4,7 @@
 
 use super::config::{Config, DataDir};
 use super::engine::{Engine, trigger::TriggerRequest};
-use super::store::{Db, deployments, locks, sites};
+use super::store::{Db, deployments, locks, releases, sites};
 use crate::model::validate::{self, GitRef};
 use crate::model::{
     Actor, AppError, CapsuleId, Deployment, DiskUsage, PipelineType, Site, SiteHooks, SiteId,
@@ -263,7 +263,7 @@ pub async fn get_with_disk(
     let Some(mut site) = sites::get(db, team_id, id).await? else {
         return Ok(None);
     };
-    let (releases, release_bytes) = deployments::kept_release_bytes(db, id).await?;
+    let (releases, release_bytes) = releases::kept_release_bytes(db, id).await?;
     let capsules = data.capsules(id);
     let (capsules, capsule_bytes) = tokio::task::spawn_blocking(move || {
         let files: Vec<u64> = std::fs::read_dir(capsules)

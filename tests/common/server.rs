@@ -52,10 +52,17 @@ pub async fn start_with_test_pipelines() -> Server {
 
 /// A server whose pipelines file holds `toml`.
 pub async fn start_with_pipelines(toml: &str) -> Server {
+    start_with_pipelines_and(toml, &[]).await
+}
+
+/// A server whose pipelines file holds `toml`, with extra flags.
+pub async fn start_with_pipelines_and(toml: &str, extra: &[String]) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("pipelines.toml");
     std::fs::write(&file, toml).expect("write pipelines");
-    start_in(dir, &[format!("--pipelines={}", file.display())]).await
+    let mut args = vec![format!("--pipelines={}", file.display())];
+    args.extend_from_slice(extra);
+    start_in(dir, &args).await
 }
 
 /// A server with extra flags (`--pipelines=...`, `--database-url=...`).

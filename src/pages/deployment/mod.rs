@@ -1,6 +1,7 @@
 //! One deployment: its source, trigger, timing, every step with its output,
 //! and the actions its state and the reader's role allow.
 
+mod source;
 mod steps;
 
 use crate::api::deployments::{
@@ -13,13 +14,11 @@ use crate::components::status::DeploymentBadge;
 use crate::components::time::RelativeTime;
 use crate::live::use_live;
 use crate::model::live::{Appended, LiveMessage, apply_deployment, apply_output, apply_step};
-use crate::model::{
-    Deployment, DeploymentId, DeploymentStep, ErrorKind, SourceKind, StepStatus,
-    deployment::github_web_url, time,
-};
+use crate::model::{Deployment, DeploymentStep, ErrorKind, StepStatus, time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use source::{DeploymentLink, Source};
 use steps::StepItem;
 
 #[component]
@@ -395,44 +394,5 @@ fn DeploymentDetail(d: Deployment, can_act: bool, actions: Actions) -> impl Into
                 })}
             </dl>
         </section>
-    }
-}
-
-#[component]
-fn DeploymentLink(id: DeploymentId) -> impl IntoView {
-    view! { <a href=format!("/deployments/{id}")><code>{id.short()}</code></a> }
-}
-
-/// Branch and commit (linked on GitHub), or the uploaded archive.
-#[component]
-fn Source(d: Deployment) -> impl IntoView {
-    match d.source_kind {
-        SourceKind::Archive => view! {
-            <span>"Archive upload"</span>
-            {d.archive_name.clone().map(|name| view! { <code class="truncate">{name}</code> })}
-        }
-        .into_any(),
-        SourceKind::None => {
-            view! { <span class="muted">"No source: a lifecycle operation"</span> }.into_any()
-        }
-        SourceKind::Git => {
-            let repo_web = d.repository.as_deref().and_then(github_web_url);
-            let commit = d.commit_sha.clone().map(|sha| {
-                let short: String = sha.chars().take(7).collect();
-                match d.commit_url() {
-                    Some(url) => view! { <a href=url target="_blank" rel="noopener noreferrer"><code>{short}</code></a> }.into_any(),
-                    None => view! { <code>{short}</code> }.into_any(),
-                }
-            });
-            view! {
-                {d.branch.clone().map(|b| view! { <code class="branch">{b}</code> })}
-                {commit}
-                {d.repository.clone().map(|repo| match repo_web {
-                    Some(url) => view! { <a class="muted truncate" href=url target="_blank" rel="noopener noreferrer">{repo}</a> }.into_any(),
-                    None => view! { <span class="muted truncate">{repo}</span> }.into_any(),
-                })}
-            }
-            .into_any()
-        }
     }
 }

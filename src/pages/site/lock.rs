@@ -2,6 +2,7 @@
 //! or, for owners and members, a reason and Lock.
 
 use crate::api::sites::{LockSite, UnlockSite};
+use crate::components::status::LockIcon;
 use crate::components::time::RelativeTime;
 use crate::model::Site;
 use leptos::prelude::*;
@@ -26,7 +27,7 @@ pub fn LockControl(
         Some(held) => view! {
             <div class="alert alert-locked" role="status">
                 <span>
-                    <strong>"🔒 "{held.refusal()}</strong>
+                    <strong><LockIcon />" "{held.refusal()}</strong>
                     <span class="muted">" · "</span><RelativeTime ms=held.at />
                     <br />
                     "Deploys are refused and pushes wait until it is unlocked. Restart, stop, time capsules, restores and rollbacks still run."

@@ -2,7 +2,7 @@
 //! counts and the clock, the grid of tiles, the strip of operations.
 
 use crate::components::shell::Logo;
-use crate::components::status::DeploymentBadge;
+use crate::components::status::{DeploymentBadge, LockIcon};
 use crate::live::LiveStatus;
 use crate::model::wallboard::{BoardLayout, layout};
 use crate::model::{BoardState, Deployment, Tile, Wallboard, time};
@@ -172,7 +172,7 @@ fn TileView(tile: Tile, big: bool, now: RwSignal<i64>) -> impl IntoView {
     view! {
         <article class=class data-site=tile.site_id.to_string() data-state=state.as_str() aria-label=label>
             <span class="tile-state">{state.label()}</span>
-            {tile.lock.clone().map(|lock| view! { <span class="tile-lock" title=lock.refusal()>"🔒 Locked"</span> })}
+            {tile.lock.clone().map(|lock| view! { <span class="tile-lock" title=lock.refusal()><LockIcon />" Locked"</span> })}
             <h2 class="tile-name" title=tile.name.clone()>{tile.name.clone()}</h2>
             {body}
             {live}

@@ -199,7 +199,7 @@ impl Config {
                 upload_limits.unpacked_bytes = mb * 1024 * 1024;
             }
         }
-        let retention = Retention::from_settings(&get)?;
+        let retention = Retention::from_settings(get)?;
         Ok(Self {
             retention,
             lease,

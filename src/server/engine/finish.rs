@@ -6,8 +6,9 @@ use crate::model::{
     DeploymentId, DeploymentStatus, PipelineType, SiteId, SiteState, StepId, StepStatus,
     TriggerKind,
 };
+use crate::server::config::{DataDir, folder_bytes};
 use crate::server::store::changes::{self, DeploymentChange, Tx};
-use crate::server::store::{Db, instances, now_ms};
+use crate::server::store::{Db, instances, now_ms, releases};
 
 /// How a deployment's run ended.
 pub(super) struct End {
@@ -126,4 +127,24 @@ async fn make_current(
         .execute(&mut **tx)
         .await?;
     changes::emit_deployment(db, tx, id).await
+}
+
+/// Records what a completed deployment's release takes on disk, for the
+/// site's page and retention: measured after the end is told, so it never
+/// delays it (retention measures one a crash left unmeasured).
+pub(super) async fn record_release_size(
+    db: &Db,
+    data: &DataDir,
+    d: &Claimed,
+    status: DeploymentStatus,
+) {
+    if status != DeploymentStatus::Completed || !d.pipeline_type.publishes() {
+        return;
+    }
+    let (id, folder) = (d.id, data.release(d.id));
+    if let Ok(bytes) = tokio::task::spawn_blocking(move || folder_bytes(&folder)).await
+        && let Err(e) = releases::set_release_bytes(db, id, bytes).await
+    {
+        tracing::warn!(deployment = %id, error = %e, "could not record the size of a release");
+    }
 }

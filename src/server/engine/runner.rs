@@ -5,14 +5,13 @@
 //! is waited out for a while, then the deployment ends failed, saying so:
 //! nothing is left running by a database error.
 
-use super::finish::{End, finish};
+use super::finish::{End, finish, record_release_size};
 use super::process::{self, Outcome, StepCommand};
 use super::retry::retrying;
 use super::scheduler::Claimed;
 use super::step_env::{self, Place, Shape, StepContext};
 use super::{Engine, Stop, output, report};
 use crate::model::{DeploymentStatus, StepId, StepStatus};
-use crate::server::config::folder_bytes;
 use crate::server::store::changes;
 use crate::server::store::{Db, deployments, instances, sites};
 use std::path::PathBuf;
@@ -114,17 +113,7 @@ impl Engine {
         }
         let _ = tokio::fs::remove_dir_all(config.data.workspace(d.id)).await;
         let _ = tokio::fs::remove_file(config.data.report_file(d.id)).await;
-        // What the release takes on disk, for the site's page and retention
-        // (measured after the end is told, so it never delays it; retention
-        // measures one a crash left unmeasured).
-        if status == DeploymentStatus::Completed && d.pipeline_type.publishes() {
-            let folder = config.data.release(d.id);
-            if let Ok(bytes) = tokio::task::spawn_blocking(move || folder_bytes(&folder)).await
-                && let Err(e) = deployments::set_release_bytes(db, d.id, bytes).await
-            {
-                tracing::warn!(deployment = %d.id, error = %e, "could not record the size of a release");
-            }
-        }
+        record_release_size(db, &config.data, &d, status).await;
     }
 
     async fn run_steps(

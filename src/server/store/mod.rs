@@ -8,6 +8,7 @@
 //! - [`accounts`], [`members`], [`invites`], [`sites`], [`deployments`]:
 //!   records, scoped to a team.
 //! - [`locks`]: deploy locks, and the pushes they hold.
+//! - [`releases`]: what a preview host may serve, and release sizes.
 //! - [`retention`]: what the periodic cleanup reads and removes.
 //! - [`wallboard_links`]: read-only links to a team's wallboard.
 //! - [`sessions`]: tower-sessions records in the same database.
@@ -24,6 +25,7 @@ pub mod invites;
 pub mod locks;
 pub mod members;
 pub mod notify;
+pub mod releases;
 pub mod retention;
 pub mod sessions;
 pub mod sites;
