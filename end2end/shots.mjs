@@ -16,7 +16,7 @@ const browser = await chromium.launch({
 const api = await request.newContext({ baseURL: base });
 await api.post("/api/sign_in", { form: { email: "demo@flightdeck.dev", password: "flightdeck-demo" } });
 const invite = await (await api.post("/api/create_invite", { form: { role: "member" } })).json();
-const [first] = await (await api.post("/api/list_sites")).json();
+const [first, second] = await (await api.post("/api/list_sites")).json();
 await api.post("/api/update_site", { form: { site_id: first.id, auto_deploy: "on", previews: "on" } });
 const hooks = await (await api.post("/api/get_site_hooks", { form: { id: first.id } })).json();
 const body = JSON.stringify({
@@ -35,6 +35,24 @@ const waiting = await (await api.post(`/hooks/github/${first.id}`, {
     "x-hub-signature-256": "sha256=" + createHmac("sha256", hooks.secret).update(body).digest("hex"),
   },
 })).json();
+
+// The second site deploys again (its first deploy becomes one to roll back
+// to), then is locked.
+const finished = async (id) => {
+  for (;;) {
+    const d = await (await api.post("/api/get_deployment", { form: { id } })).json();
+    if (!["queued", "running"].includes(d.status)) return d;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+};
+let earlier = (await (await api.post("/api/get_site", { form: { id: second.id } })).json()).current_deployment;
+while (!earlier) {
+  await new Promise((r) => setTimeout(r, 250));
+  earlier = (await (await api.post("/api/get_site", { form: { id: second.id } })).json()).current_deployment;
+}
+const again = await (await api.post("/api/trigger_deployment", { form: { site_id: second.id, kind: "deploy" } })).json();
+await finished(again.id);
+await api.post("/api/lock_site", { form: { site_id: second.id, reason: "Release freeze until the launch on Monday" } });
 
 for (const scheme of ["light", "dark"]) {
   for (const width of [1280, 390]) {
@@ -59,6 +77,12 @@ for (const scheme of ["light", "dark"]) {
     await shot("deployment");
     await page.goto(`${base}/deployments/${waiting.deployment_id}`);
     await shot("deployment-waiting");
+    await page.goto(`${base}/sites/${second.id}`);
+    await page.waitForSelector("body[data-hydrated]");
+    await shot("site-locked");
+    await page.goto(`${base}/deployments/${earlier.id}`);
+    await page.waitForSelector("body[data-hydrated]");
+    await shot("deployment-rollback");
     await page.goto(`${base}/team`);
     await page.waitForSelector("body[data-hydrated]");
     await page.getByRole("button", { name: "Create invite link" }).click();

@@ -1,5 +1,5 @@
 // Screenshots of the wallboard, dark and light, at 1920×1080 and 1280×720,
-// with failing, running, queued and healthy sites. Not a test:
+// with failing, running, queued, locked and healthy sites. Not a test:
 //   node wallboard-shots.mjs <base url> <out dir> [sites]
 // against a server started with FLIGHTDECK_SIGNUP=open and this folder's
 // pipelines.toml (its `slow-*` and `broken-*` branches).
@@ -42,6 +42,8 @@ await new Promise((r) => setTimeout(r, 1500));
 await post("trigger_deployment", { site_id: sites[0].id, kind: "deploy", git_ref: "slow-redesign" });
 await post("trigger_deployment", { site_id: sites[3].id, kind: "deploy", git_ref: "slow-rate-limits" });
 if (sites[5]) await post("trigger_deployment", { site_id: sites[5].id, kind: "stop" });
+// One locked: a release freeze.
+await post("lock_site", { site_id: sites[1].id, reason: "Release freeze until Monday" });
 const link = await post("create_wallboard_link", { name: "Office TV" });
 await new Promise((r) => setTimeout(r, 6000));
 for (const theme of ["dark", "light"]) {

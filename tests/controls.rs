@@ -8,13 +8,13 @@ mod common;
 
 use common::db::postgres;
 use common::eventually;
-use common::github::fixture;
+use common::github::{fixture, hooked_site};
 use common::server::{
     SETTLE, Server, client, get_deployment, get_site, history, join_as_viewer, ok, refused,
-    sign_up, start_with_pipelines_and, wait_finished, wait_idle, wait_status,
+    sign_up, start_with_pipelines_and, wait_finished, wait_status,
 };
 use flightdeck::model::{
-    Deployment, DeploymentStatus, PipelineType, RemovalReason, Site, SiteHooks, TriggerKind,
+    Deployment, DeploymentStatus, PipelineType, RemovalReason, Site, TriggerKind,
 };
 use flightdeck::server::github::sign;
 use flightdeck::server::retention;
@@ -57,20 +57,21 @@ where
     }
 }
 
-async fn site(s: &Server, c: &reqwest::Client) -> Site {
-    let site: Site = ok(
-        c,
-        s,
-        "create_site",
-        &[
-            ("name", "Hello World"),
-            ("repository", "https://github.com/Codertocat/Hello-World"),
-            ("branch", "master"),
-            ("auto_deploy", "on"),
-        ],
-    )
-    .await;
-    wait_idle(c, s, &site.id.to_string()).await
+/// Ada's team, signed in on `c`, with the site of GitHub's examples (its
+/// first deploy done), and the site's webhook secret.
+async fn team_site(s: &Server, c: &reqwest::Client) -> (Site, String) {
+    let hooked = hooked_site(s, c).await;
+    (get_site(c, s, &hooked.id).await, hooked.secret)
+}
+
+/// A viewer of `c`'s team, and a member of another team only.
+async fn outsiders(s: &Server, c: &reqwest::Client) -> (reqwest::Client, reqwest::Client) {
+    let viewer = client();
+    sign_up(&viewer, s, "vic@example.com", "Vic's").await;
+    join_as_viewer(c, &viewer, s, "vic@example.com").await;
+    let stranger = client();
+    sign_up(&stranger, s, "eve@example.com", "Eve's").await;
+    (viewer, stranger)
 }
 
 async fn deploy(s: &Server, c: &reqwest::Client, site: &str, branch: &str) -> Deployment {
@@ -131,8 +132,7 @@ fn released(dir: &std::path::Path) -> Vec<String> {
 async fn a_rollback_publishes_an_earlier_release_again_and_supersedes_the_current_one() {
     on_both(&[], |s| async move {
         let c = client();
-        sign_up(&c, &s, "ada@example.com", "Acme").await;
-        let site = site(&s, &c).await;
+        let (site, _) = team_site(&s, &c).await;
         let site_id = site.id.to_string();
         let v1 = deploy(&s, &c, &site_id, "v1").await;
         let v2 = deploy(&s, &c, &site_id, "v2").await;
@@ -187,9 +187,7 @@ async fn a_rollback_publishes_an_earlier_release_again_and_supersedes_the_curren
         let () = ok(&c, &s, "cancel_deployment", &[("id", &slow.id.to_string())]).await;
 
         // A viewer may not; another team cannot even see it.
-        let viewer = client();
-        sign_up(&viewer, &s, "vic@example.com", "Vic's").await;
-        join_as_viewer(&c, &viewer, &s, "vic@example.com").await;
+        let (viewer, stranger) = outsiders(&s, &c).await;
         let (status, _) = refused(
             &viewer,
             &s,
@@ -198,8 +196,6 @@ async fn a_rollback_publishes_an_earlier_release_again_and_supersedes_the_curren
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let stranger = client();
-        sign_up(&stranger, &s, "eve@example.com", "Eve's").await;
         for call in ["rollback_deployment", "promote_deployment"] {
             let (status, _) = refused(&stranger, &s, call, &[("id", &v2.id.to_string())]).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{call}");
@@ -238,17 +234,15 @@ async fn a_rollback_publishes_an_earlier_release_again_and_supersedes_the_curren
 async fn a_preview_is_promoted_as_reviewed_and_a_closed_pull_request_removes_its_previews() {
     on_both(&[], |s| async move {
         let c = client();
-        sign_up(&c, &s, "ada@example.com", "Acme").await;
-        let site = site(&s, &c).await;
+        let (site, secret) = team_site(&s, &c).await;
         let site_id = site.id.to_string();
-        let hooks: SiteHooks = ok(&c, &s, "get_site_hooks", &[("id", &site_id)]).await;
         let opened = fixture("pull_request.opened");
         let pr = opened["number"].as_i64().expect("number");
         let branch = opened["pull_request"]["head"]["ref"]
             .as_str()
             .expect("ref")
             .to_string();
-        let reply = deliver(&s, &site_id, &hooks.secret, "pull_request", &opened).await;
+        let reply = deliver(&s, &site_id, &secret, "pull_request", &opened).await;
         let preview_id = reply["deployment_id"].as_str().expect("queued").to_string();
         let preview = wait_finished(&c, &s, &preview_id).await;
         assert_eq!(preview.status, DeploymentStatus::Completed);
@@ -276,7 +270,7 @@ async fn a_preview_is_promoted_as_reviewed_and_a_closed_pull_request_removes_its
         // its record stays; what was promoted stays live.
         let mut closed = fixture("pull_request.closed");
         closed["number"] = pr.into();
-        let reply = deliver(&s, &site_id, &hooks.secret, "pull_request", &closed).await;
+        let reply = deliver(&s, &site_id, &secret, "pull_request", &closed).await;
         assert!(
             reply["message"]
                 .as_str()
@@ -310,10 +304,8 @@ async fn a_preview_is_promoted_as_reviewed_and_a_closed_pull_request_removes_its
 async fn synchronized_pull_requests_coalesce_like_pushes() {
     let s = server(None, &[]).await;
     let c = client();
-    sign_up(&c, &s, "ada@example.com", "Acme").await;
-    let site = site(&s, &c).await;
+    let (site, secret) = team_site(&s, &c).await;
     let site_id = site.id.to_string();
-    let hooks: SiteHooks = ok(&c, &s, "get_site_hooks", &[("id", &site_id)]).await;
     let slow: Deployment = ok(
         &c,
         &s,
@@ -328,8 +320,8 @@ async fn synchronized_pull_requests_coalesce_like_pushes() {
     wait_status(&c, &s, &slow.id.to_string(), DeploymentStatus::Running).await;
     let sync = fixture("pull_request.synchronize");
     let pr = sync["number"].as_i64().expect("number");
-    let first = deliver(&s, &site_id, &hooks.secret, "pull_request", &sync).await;
-    let second = deliver(&s, &site_id, &hooks.secret, "pull_request", &sync).await;
+    let first = deliver(&s, &site_id, &secret, "pull_request", &sync).await;
+    let second = deliver(&s, &site_id, &secret, "pull_request", &sync).await;
     let first = get_deployment(&c, &s, first["deployment_id"].as_str().expect("id")).await;
     assert_eq!(first.status, DeploymentStatus::Cancelled);
     assert_eq!(
@@ -347,10 +339,8 @@ async fn synchronized_pull_requests_coalesce_like_pushes() {
 async fn a_locked_site_refuses_deploys_and_holds_pushes_until_it_is_unlocked() {
     on_both(&[], |s| async move {
         let c = client();
-        sign_up(&c, &s, "ada@example.com", "Acme").await;
-        let site = site(&s, &c).await;
+        let (site, secret) = team_site(&s, &c).await;
         let site_id = site.id.to_string();
-        let hooks: SiteHooks = ok(&c, &s, "get_site_hooks", &[("id", &site_id)]).await;
 
         let (status, err) = refused(
             &c,
@@ -394,7 +384,7 @@ async fn a_locked_site_refuses_deploys_and_holds_pushes_until_it_is_unlocked() {
         assert_eq!(err.message, "Locked by Ada Lovelace: release freeze");
 
         // A push waits, labelled, without making the site busy.
-        let reply = deliver(&s, &site_id, &hooks.secret, "push", &fixture("push")).await;
+        let reply = deliver(&s, &site_id, &secret, "push", &fixture("push")).await;
         let push_id = reply["deployment_id"].as_str().expect("queued").to_string();
         let push = get_deployment(&c, &s, &push_id).await;
         assert!(push.waits_for_unlock(), "{push:?}");
@@ -422,13 +412,9 @@ async fn a_locked_site_refuses_deploys_and_holds_pushes_until_it_is_unlocked() {
         );
 
         // A viewer cannot unlock; another team cannot see the site.
-        let viewer = client();
-        sign_up(&viewer, &s, "vic@example.com", "Vic's").await;
-        join_as_viewer(&c, &viewer, &s, "vic@example.com").await;
+        let (viewer, stranger) = outsiders(&s, &c).await;
         let (status, _) = refused(&viewer, &s, "unlock_site", &[("site_id", &site_id)]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let stranger = client();
-        sign_up(&stranger, &s, "eve@example.com", "Eve's").await;
         for call in ["unlock_site", "get_site"] {
             let key = if call == "get_site" { "id" } else { "site_id" };
             let (status, _) = refused(&stranger, &s, call, &[(key, &site_id)]).await;
@@ -451,8 +437,7 @@ async fn a_locked_site_refuses_deploys_and_holds_pushes_until_it_is_unlocked() {
 async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_goes() {
     on_both(&["--keep-releases=3"], |s| async move {
         let c = client();
-        sign_up(&c, &s, "ada@example.com", "Acme").await;
-        let site = site(&s, &c).await;
+        let (site, _) = team_site(&s, &c).await;
         let site_id = site.id.to_string();
         let mut ids = vec![site.current_deployment.expect("first deploy").id];
         for n in 1..10 {

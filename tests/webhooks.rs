@@ -121,7 +121,6 @@ async fn ping_answers_and_a_push_to_the_sites_branch_deploys_that_commit() {
         ("push", other_branch),
         ("push", fixture("push.tag")),
         ("push", fixture("push.deleted")),
-        ("pull_request", fixture("pull_request.closed")),
         ("issues", json!({"action": "opened"})),
     ] {
         let (status, body) = signed(&s, &site, event, &payload).await;
@@ -130,6 +129,15 @@ async fn ping_answers_and_a_push_to_the_sites_branch_deploys_that_commit() {
         assert!(reply.message.starts_with("Ignored"), "{reply:?}");
         assert_eq!(reply.deployment_id, None);
     }
+    // A closed pull request deploys nothing: it removes its previews.
+    let (status, body) = signed(&s, &site, "pull_request", &fixture("pull_request.closed")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let reply = reply(&body);
+    assert_eq!(
+        reply.message,
+        "Pull request #2 closed: 0 preview(s) removed."
+    );
+    assert_eq!(reply.deployment_id, None);
     assert_eq!(deployments(&c, &s, &site.id).await.len(), before);
 }
 

@@ -12,6 +12,18 @@ mod ssr {
     pub use crate::server::web::context as cx;
     pub use std::time::Duration;
 
+    /// A deployment an action just started, whose page a plain form goes to.
+    pub async fn started(
+        state: &crate::server::web::state::AppState,
+        actor: &crate::model::Actor,
+        id: crate::model::DeploymentId,
+    ) -> Result<super::Deployment, super::AppError> {
+        cx::redirect_plain_form(&format!("/deployments/{id}"));
+        deployments::get(&state.db, actor.team_id, id)
+            .await?
+            .ok_or_else(super::AppError::internal)
+    }
+
     /// A present, non-blank form field.
     pub fn present(v: Option<String>) -> Option<String> {
         v.filter(|s| !s.trim().is_empty())
@@ -133,10 +145,7 @@ pub async fn retry_deployment(id: String) -> Result<Deployment, AppError> {
         .engine
         .retry(&actor, cx::id(&id, "Deployment")?)
         .await?;
-    cx::redirect_plain_form(&format!("/deployments/{new_id}"));
-    deployments::get(&state.db, actor.team_id, new_id)
-        .await?
-        .ok_or_else(AppError::internal)
+    started(&state, &actor, new_id).await
 }
 
 /// Publishes an earlier deploy's kept release again, with no build, as a
@@ -152,10 +161,7 @@ pub async fn rollback_deployment(id: String) -> Result<Deployment, AppError> {
         .engine
         .rollback(&actor, cx::id(&id, "Deployment")?)
         .await?;
-    cx::redirect_plain_form(&format!("/deployments/{new_id}"));
-    deployments::get(&state.db, actor.team_id, new_id)
-        .await?
-        .ok_or_else(AppError::internal)
+    started(&state, &actor, new_id).await
 }
 
 /// Makes a completed pull-request preview the site's current deployment,
@@ -170,10 +176,7 @@ pub async fn promote_deployment(id: String) -> Result<Deployment, AppError> {
         .engine
         .promote(&actor, cx::id(&id, "Deployment")?)
         .await?;
-    cx::redirect_plain_form(&format!("/deployments/{new_id}"));
-    deployments::get(&state.db, actor.team_id, new_id)
-        .await?
-        .ok_or_else(AppError::internal)
+    started(&state, &actor, new_id).await
 }
 
 /// Approves a deployment waiting for approval (a pull request from a

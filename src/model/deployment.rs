@@ -162,8 +162,7 @@ impl Deployment {
             // A pull request's preview is ready at its own URL without
             // ever becoming the site's current deployment.
             let serving = self.is_current
-                || (self.trigger_kind == TriggerKind::PullRequest
-                    && self.status == DeploymentStatus::Completed);
+                || (self.is_preview() && self.status == DeploymentStatus::Completed);
             LifecycleLabel::derive(self.status, serving, &steps)
         })
     }

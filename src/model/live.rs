@@ -253,14 +253,15 @@ pub fn merge_into_list(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::deployment::{PipelineType, SourceKind, TriggerKind};
     use crate::model::ids::{DeploymentId, SiteId, TeamId};
     use crate::model::status::{DeploymentStatus, StepStatus};
     use ulid::Ulid;
 
-    fn deployment(n: u64, version: i64) -> Deployment {
+    /// A running manual deploy, for the model's unit tests.
+    pub(crate) fn deployment(n: u64, version: i64) -> Deployment {
         let id = DeploymentId(Ulid::from_parts(n, 1));
         Deployment {
             id,

@@ -65,8 +65,13 @@ pub struct SiteLock {
 impl SiteLock {
     /// How a refused deploy reads: "Locked by Ada: the release is frozen".
     pub fn refusal(&self) -> String {
-        format!("Locked by {}: {}", self.by_name, self.reason)
+        lock_refusal(&self.by_name, &self.reason)
     }
+}
+
+/// "Locked by <name>: <reason>", the refusal of a deploy on a locked site.
+pub fn lock_refusal(by_name: &str, reason: &str) -> String {
+    format!("Locked by {by_name}: {reason}")
 }
 
 /// A site's lock as the live channel sends it (`site_lock`).

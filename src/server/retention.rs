@@ -91,13 +91,14 @@ pub async fn run_once(
 
 async fn sweep(db: &Db, data: &DataDir, settings: &Retention) -> Result<Report, sqlx::Error> {
     let mut report = Report::default();
-    let expired = stored::expired_releases(db, settings.keep_releases).await?;
+    let in_use = stored::in_use(db).await?;
+    let expired = stored::expired_releases(db, settings.keep_releases, &in_use).await?;
     let marked = stored::mark_removed(db, &expired, RemovalReason::Expired).await?;
     report.releases = marked.len();
     report.release_bytes =
         remove_folders(marked.iter().map(|id| data.release(*id)).collect()).await;
     report.workspaces = remove_leftovers(db, data).await?;
-    report.uploads = remove_uploads(db, data, settings.keep_uploads_for).await?;
+    report.uploads = remove_uploads(data, settings.keep_uploads_for, in_use.archives).await;
     let cutoff = crate::model::time::now_ms() - settings.keep_events_for.as_millis() as i64;
     report.events = stored::prune_events(db, settings.keep_events, cutoff).await?;
     (report.sessions, report.invites, report.deliveries) = stored::prune_rows(db).await?;
@@ -120,10 +121,10 @@ pub async fn close_pull_request(
     pr: i64,
 ) -> Result<usize, crate::model::AppError> {
     let (published, active) = stored::pull_request_deployments(db, site_id, pr).await?;
-    for (id, team_id, status) in active {
+    for (id, team_id) in active {
         // Already ended is fine: the race is with its own end.
         if let Err(e) = engine.cancel(team_id, id).await {
-            tracing::debug!(deployment = %id, ?status, error = %e.message, "a closed pull request's deployment had ended");
+            tracing::debug!(deployment = %id, error = %e.message, "a closed pull request's deployment had ended");
         }
     }
     let marked = stored::mark_removed(db, &published, RemovalReason::PullRequestClosed).await?;
@@ -211,10 +212,13 @@ async fn remove_leftovers(db: &Db, data: &DataDir) -> Result<usize, sqlx::Error>
 /// Uploaded archives nothing queued or running uses, uploaded more than
 /// `keep_for` ago (a retry within it still finds its files), and unpacking
 /// folders a crash left (older than an hour).
-async fn remove_uploads(db: &Db, data: &DataDir, keep_for: Duration) -> Result<usize, sqlx::Error> {
-    let in_use = stored::archives_in_use(db).await?;
+async fn remove_uploads(
+    data: &DataDir,
+    keep_for: Duration,
+    in_use: std::collections::HashSet<ulid::Ulid>,
+) -> usize {
     let archives = data.archives();
-    Ok(blocking(move || {
+    blocking(move || {
         let now = SystemTime::now();
         let old = |path: &Path, age: Duration| {
             std::fs::metadata(path)
@@ -243,7 +247,7 @@ async fn remove_uploads(db: &Db, data: &DataDir, keep_for: Duration) -> Result<u
         }
         removed
     })
-    .await)
+    .await
 }
 
 /// The entries of a folder named by a deployment id (`<id>` or

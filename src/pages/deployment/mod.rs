@@ -237,13 +237,7 @@ fn DeploymentDetail(d: Deployment, can_act: bool, actions: Actions) -> impl Into
     // An earlier deploy of the site is offered for rollback; once its
     // release is gone the button stays, disabled, saying why.
     let rollback_refusal = d.rollback_refusal();
-    let offers_rollback = d.pipeline_type.publishes()
-        && !d.is_preview()
-        && !d.is_current
-        && matches!(
-            d.status,
-            crate::model::DeploymentStatus::Completed | crate::model::DeploymentStatus::Superseded
-        );
+    let offers_rollback = d.offers_rollback();
     let rollback_title = rollback_refusal
         .clone()
         .unwrap_or_else(|| "Publish this deployment's release again, with no build".into());
@@ -336,7 +330,7 @@ fn DeploymentDetail(d: Deployment, can_act: bool, actions: Actions) -> impl Into
         {removed.clone().map(|note| view! {
             <div class="alert alert-removed" role="status">
                 <strong>"Preview removed: "</strong>{note}
-                {(!d.is_preview() && d.pipeline_type.publishes()).then_some(" Rollback to it is unavailable; deploy its commit again instead.")}
+                {d.offers_rollback().then_some(" Rollback to it is unavailable; deploy its commit again instead.")}
             </div>
         })}
         {d.error_message.clone().map(|message| view! {

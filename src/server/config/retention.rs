@@ -51,8 +51,12 @@ impl Retention {
         };
         let defaults = Self::default();
         Ok(Self {
-            keep_releases: number("keep-releases", "FLIGHTDECK_KEEP_RELEASES", 10, 0..=10_000)?
-                as usize,
+            keep_releases: number(
+                "keep-releases",
+                "FLIGHTDECK_KEEP_RELEASES",
+                defaults.keep_releases as u64,
+                0..=10_000,
+            )? as usize,
             keep_events: number(
                 "keep-events",
                 "FLIGHTDECK_KEEP_EVENTS",
@@ -63,7 +67,7 @@ impl Retention {
                 number(
                     "keep-events-days",
                     "FLIGHTDECK_KEEP_EVENTS_DAYS",
-                    7,
+                    defaults.keep_events_for.as_secs() / 86_400,
                     1..=3650,
                 )? * 86_400,
             ),
@@ -71,14 +75,14 @@ impl Retention {
                 number(
                     "keep-uploads-hours",
                     "FLIGHTDECK_KEEP_UPLOADS_HOURS",
-                    24,
+                    defaults.keep_uploads_for.as_secs() / 3600,
                     1..=87_600,
                 )? * 3600,
             ),
             every: Duration::from_secs(number(
                 "retention-secs",
                 "FLIGHTDECK_RETENTION_SECS",
-                300,
+                defaults.every.as_secs(),
                 1..=86_400,
             )?),
         })

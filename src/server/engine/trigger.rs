@@ -3,6 +3,7 @@
 
 use super::pipelines::{NameParts, Pipelines, operation_name};
 pub use super::request::{Source, TriggerRequest};
+use crate::model::site::lock_refusal;
 use crate::model::{
     AppError, DeploymentId, DeploymentStatus, PipelineType, SourceKind, StepId, TeamId,
     TriggerKind, UserId,
@@ -40,9 +41,9 @@ pub async fn create(
         && req.goes_live()
     {
         if !req.trigger.is_automatic() {
-            return Err(AppError::conflict(format!(
-                "Locked by {by}: {}",
-                lock_reason.unwrap_or_default()
+            return Err(AppError::conflict(lock_refusal(
+                &by,
+                lock_reason.as_deref().unwrap_or_default(),
             )));
         }
         waiting_for_unlock = true;
@@ -68,34 +69,32 @@ pub async fn create(
     }
     // Queued pushes of a branch, and queued previews of a pull request,
     // coalesce: only the newest runs.
-    let older = match (req.trigger, &req.source.branch, req.pr_number) {
-        (TriggerKind::Push, Some(branch), _) => {
-            sqlx::query_as::<_, (DeploymentId,)>(
-                "select id from deployments where site_id = $1 and status = 'queued' \
-                 and trigger_kind = 'push' and branch = $2",
-            )
-            .bind(req.site_id)
-            .bind(branch)
-            .fetch_all(&mut *tx)
-            .await?
-        }
-        (TriggerKind::PullRequest, _, Some(pr)) => {
-            sqlx::query_as::<_, (DeploymentId,)>(
-                "select id from deployments where site_id = $1 and status = 'queued' \
-                 and trigger_kind = 'pull_request' and pr_number = $2",
-            )
-            .bind(req.site_id)
-            .bind(pr)
-            .fetch_all(&mut *tx)
-            .await?
-        }
-        _ => Vec::new(),
+    let (same, skipped) = match (req.trigger, &req.source.branch, req.pr_number) {
+        (TriggerKind::Push, Some(branch), _) => (
+            Some(("branch", branch.clone())),
+            SKIPPED_FOR_NEWER_PUSH.to_string(),
+        ),
+        (TriggerKind::PullRequest, _, Some(pr)) => (
+            Some(("pr_number", pr.to_string())),
+            format!("skipped: a newer push to pull request #{pr} is queued"),
+        ),
+        _ => (None, String::new()),
     };
-    let skipped = match req.pr_number {
-        Some(pr) if req.trigger == TriggerKind::PullRequest => {
-            format!("skipped: a newer push to pull request #{pr} is queued")
+    let older: Vec<(DeploymentId,)> = match &same {
+        // The column is one of the two names above, never a user's value.
+        Some((column, value)) => {
+            let query = format!(
+                "select id from deployments where site_id = $1 and status = 'queued' \
+                 and trigger_kind = $2 and cast({column} as text) = $3"
+            );
+            sqlx::query_as(&query)
+                .bind(req.site_id)
+                .bind(req.trigger)
+                .bind(value)
+                .fetch_all(&mut *tx)
+                .await?
         }
-        _ => SKIPPED_FOR_NEWER_PUSH.to_string(),
+        None => Vec::new(),
     };
     for (id,) in older {
         store::transition_deployment(

@@ -46,18 +46,7 @@ pub async fn lock(
             Some(None) => AppError::conflict("The site changed meanwhile; try again."),
         });
     }
-    let held: Vec<(DeploymentId,)> = sqlx::query_as(
-        "update deployments set waiting_for_unlock = 1, version = version + 1 \
-         where site_id = $1 and status = 'queued' and type = 'deploy' \
-         and trigger_kind in ('push', 'site_created') and waiting_for_unlock = 0 returning id",
-    )
-    .bind(site_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    for (id,) in held {
-        changes::emit_deployment(db, &mut tx, id).await?;
-    }
-    changes::emit_site_lock(db, &mut tx, site_id).await?;
+    hold_pushes(db, &mut tx, site_id, true).await?;
     changes::commit(db, tx).await?;
     Ok(())
 }
@@ -82,19 +71,31 @@ pub async fn unlock(db: &Db, team_id: TeamId, site_id: SiteId) -> Result<(), App
             Some(_) => AppError::conflict("This site is not locked."),
         });
     }
-    let released: Vec<(DeploymentId,)> = sqlx::query_as(
-        "update deployments set waiting_for_unlock = 0, version = version + 1 \
-         where site_id = $1 and status = 'queued' and waiting_for_unlock = 1 returning id",
-    )
-    .bind(site_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    for (id,) in released {
-        changes::emit_deployment(db, &mut tx, id).await?;
-    }
-    changes::emit_site_lock(db, &mut tx, site_id).await?;
+    hold_pushes(db, &mut tx, site_id, false).await?;
     changes::commit(db, tx).await?;
     db.signals.work.notify_one();
+    Ok(())
+}
+
+/// Holds the site's queued pushes (and a first deploy still queued), or
+/// lets the held ones go, each with its event, then tells of the lock.
+async fn hold_pushes(db: &Db, tx: &mut Tx, site_id: SiteId, hold: bool) -> Result<(), AppError> {
+    let sql = if hold {
+        "update deployments set waiting_for_unlock = 1, version = version + 1 \
+         where site_id = $1 and status = 'queued' and type = 'deploy' \
+         and trigger_kind in ('push', 'site_created') and waiting_for_unlock = 0 returning id"
+    } else {
+        "update deployments set waiting_for_unlock = 0, version = version + 1 \
+         where site_id = $1 and status = 'queued' and waiting_for_unlock = 1 returning id"
+    };
+    let changed: Vec<(DeploymentId,)> = sqlx::query_as(sql)
+        .bind(site_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for (id,) in changed {
+        changes::emit_deployment(db, tx, id).await?;
+    }
+    changes::emit_site_lock(db, tx, site_id).await?;
     Ok(())
 }
 

@@ -46,9 +46,13 @@ pub async fn release(db: &Db, holder: &str, report: &str) -> Result<(), sqlx::Er
 /// The releases the cleanup removes: of each site, everything published
 /// but its current one, the `keep` newest others and, of each pull
 /// request, its newest preview (a closed one's were removed at the close).
-/// Releases a queued or running operation reads (a rollback's, a copy's)
-/// are left alone.
-pub async fn expired_releases(db: &Db, keep: usize) -> Result<Vec<DeploymentId>, sqlx::Error> {
+/// Releases a queued or running operation reads (`in_use`: a rollback's,
+/// a copy's) are left alone.
+pub async fn expired_releases(
+    db: &Db,
+    keep: usize,
+    in_use: &InUse,
+) -> Result<Vec<DeploymentId>, sqlx::Error> {
     let rows: Vec<(DeploymentId,)> = sqlx::query_as(
         "select id from (select d.id, d.trigger_kind, row_number() over (partition by d.site_id, \
          case when d.trigger_kind = 'pull_request' then d.pr_number else -1 end order by d.id desc) as n \
@@ -61,24 +65,34 @@ pub async fn expired_releases(db: &Db, keep: usize) -> Result<Vec<DeploymentId>,
     .bind(keep as i64)
     .fetch_all(&db.pool)
     .await?;
-    let in_use = sources_in_use(db).await?;
     Ok(rows
         .into_iter()
         .map(|(id,)| id)
-        .filter(|id| !in_use.contains(id))
+        .filter(|id| !in_use.releases.contains(id))
         .collect())
 }
 
-/// The releases queued and running operations publish or copy.
-pub async fn sources_in_use(db: &Db) -> Result<HashSet<DeploymentId>, sqlx::Error> {
+/// What queued and running operations will read: the releases they
+/// publish or copy, and the uploads they deploy.
+#[derive(Debug, Default)]
+pub struct InUse {
+    pub releases: HashSet<DeploymentId>,
+    pub archives: HashSet<ulid::Ulid>,
+}
+
+/// Reads [`InUse`] from the queued and running deployments' meta.
+pub async fn in_use(db: &Db) -> Result<InUse, sqlx::Error> {
     let metas: Vec<(DeploymentMeta,)> =
         sqlx::query_as("select meta from deployments where status in ('queued', 'running')")
             .fetch_all(&db.pool)
             .await?;
-    Ok(metas
-        .into_iter()
-        .filter_map(|(m,)| m.source_release())
-        .collect())
+    Ok(InUse {
+        releases: metas.iter().filter_map(|(m,)| m.source_release()).collect(),
+        archives: metas
+            .iter()
+            .filter_map(|(m,)| m.archive_id.map(|a| a.0))
+            .collect(),
+    })
 }
 
 /// Marks releases removed (each a `deployment` event), and returns those
@@ -114,18 +128,12 @@ pub async fn mark_removed(
 }
 
 /// A pull request's deployments on a site: those still published, and
-/// those queued or running.
+/// those queued or running (with their team, to cancel them).
 pub async fn pull_request_deployments(
     db: &Db,
     site_id: SiteId,
     pr: i64,
-) -> Result<
-    (
-        Vec<DeploymentId>,
-        Vec<(DeploymentId, TeamId, DeploymentStatus)>,
-    ),
-    sqlx::Error,
-> {
+) -> Result<(Vec<DeploymentId>, Vec<(DeploymentId, TeamId)>), sqlx::Error> {
     let published: Vec<(DeploymentId,)> = sqlx::query_as(
         "select id from deployments where site_id = $1 and trigger_kind = 'pull_request' \
          and pr_number = $2 and status in ('completed', 'superseded') and release_removed_at is null",
@@ -134,8 +142,8 @@ pub async fn pull_request_deployments(
     .bind(pr)
     .fetch_all(&db.pool)
     .await?;
-    let active: Vec<(DeploymentId, TeamId, DeploymentStatus)> = sqlx::query_as(
-        "select id, team_id, status from deployments where site_id = $1 \
+    let active: Vec<(DeploymentId, TeamId)> = sqlx::query_as(
+        "select id, team_id from deployments where site_id = $1 \
          and trigger_kind = 'pull_request' and pr_number = $2 and status in ('queued', 'running')",
     )
     .bind(site_id)
@@ -168,19 +176,6 @@ pub async fn folder_owners(
         }
     }
     Ok(owners)
-}
-
-/// Archives (by id, as stored in meta) that queued or running deploys use.
-pub async fn archives_in_use(db: &Db) -> Result<HashSet<ulid::Ulid>, sqlx::Error> {
-    let metas: Vec<(DeploymentMeta,)> = sqlx::query_as(
-        "select meta from deployments where status in ('queued', 'running') and source_kind = 'archive'",
-    )
-    .fetch_all(&db.pool)
-    .await?;
-    Ok(metas
-        .into_iter()
-        .filter_map(|(m,)| m.archive_id.map(|a| a.0))
-        .collect())
 }
 
 /// Published releases whose size was never recorded (a crash between the
