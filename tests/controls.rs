@@ -16,6 +16,7 @@ use common::server::{
 use flightdeck::model::{
     Deployment, DeploymentStatus, PipelineType, RemovalReason, Site, TriggerKind,
 };
+use flightdeck::server::engine::trigger::TriggerRequest;
 use flightdeck::server::github::sign;
 use flightdeck::server::retention;
 use reqwest::StatusCode;
@@ -473,6 +474,25 @@ async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_
             workspace.exists().then_some(())
         })
         .await;
+        // A rollback queued behind it keeps its target, however old.
+        let me: Option<flightdeck::model::SessionInfo> = ok(&c, &s, "current_session", &[]).await;
+        let me = me.expect("signed in");
+        let actor = flightdeck::model::Actor {
+            user_id: me.user.id,
+            team_id: me.team.id,
+            role: flightdeck::model::Role::Owner,
+            name: me.user.name.clone(),
+        };
+        let target = get_deployment(&c, &s, &ids[1].to_string()).await;
+        let queued = s
+            .state
+            .engine
+            .trigger(TriggerRequest {
+                trigger: TriggerKind::Push,
+                ..TriggerRequest::rollback(&actor, &target)
+            })
+            .await
+            .expect("queued behind the running deploy");
 
         let report = retention::run_once(
             &s.db,
@@ -483,13 +503,13 @@ async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_
         .await
         .expect("runs")
         .expect("not held");
-        assert_eq!(report.releases, 6, "{report}");
+        assert_eq!(report.releases, 5, "{report}");
         assert_eq!(report.workspaces, 2, "{report}");
-        // The current, the 3 before it, and the folder the running deploy
-        // publishes into.
+        // The current, the 3 before it, the queued rollback's target, and
+        // the folder the running deploy publishes into.
         let mut kept: Vec<String> = ids[6..]
             .iter()
-            .chain([&slow.id])
+            .chain([&ids[1], &slow.id])
             .map(|id| id.to_string())
             .collect();
         kept.sort();
@@ -518,7 +538,7 @@ async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_
             "records stay"
         );
         let disk = get_site(&c, &s, &site_id).await.disk.expect("disk");
-        assert_eq!(disk.releases, 4);
+        assert_eq!(disk.releases, 5, "the kept 4 and the rollback's target");
         assert!(
             disk.release_bytes > 0 && disk.capsules == 1 && disk.capsule_bytes > 0,
             "{disk:?}"
@@ -556,6 +576,7 @@ async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_
             .expect("runs")
             .is_none()
         );
+        let () = ok(&c, &s, "cancel_deployment", &[("id", &queued.to_string())]).await;
         let () = ok(&c, &s, "cancel_deployment", &[("id", &slow.id.to_string())]).await;
     })
     .await;

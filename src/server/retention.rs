@@ -91,14 +91,14 @@ pub async fn run_once(
 
 async fn sweep(db: &Db, data: &DataDir, settings: &Retention) -> Result<Report, sqlx::Error> {
     let mut report = Report::default();
-    let in_use = stored::in_use(db).await?;
-    let expired = stored::expired_releases(db, settings.keep_releases, &in_use).await?;
+    let expired = stored::expired_releases(db, settings.keep_releases).await?;
     let marked = stored::mark_removed(db, &expired, RemovalReason::Expired).await?;
     report.releases = marked.len();
     report.release_bytes =
         remove_folders(marked.iter().map(|id| data.release(*id)).collect()).await;
     report.workspaces = remove_leftovers(db, data).await?;
-    report.uploads = remove_uploads(data, settings.keep_uploads_for, in_use.archives).await;
+    let uploads_in_use = stored::archives_in_use(db).await?;
+    report.uploads = remove_uploads(data, settings.keep_uploads_for, uploads_in_use).await;
     let cutoff = crate::model::time::now_ms() - settings.keep_events_for.as_millis() as i64;
     report.events = stored::prune_events(db, settings.keep_events, cutoff).await?;
     (report.sessions, report.invites, report.deliveries) = stored::prune_rows(db).await?;

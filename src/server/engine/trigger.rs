@@ -1,5 +1,6 @@
 //! Creating deployments: the one-operation-per-site rule, the queue for
-//! automatic triggers, and coalescing of queued pushes.
+//! automatic triggers, deploy locks, and coalescing of queued pushes and
+//! pull-request previews.
 
 use super::pipelines::{NameParts, Pipelines, operation_name};
 pub use super::request::{Source, TriggerRequest};

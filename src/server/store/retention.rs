@@ -46,13 +46,8 @@ pub async fn release(db: &Db, holder: &str, report: &str) -> Result<(), sqlx::Er
 /// The releases the cleanup removes: of each site, everything published
 /// but its current one, the `keep` newest others and, of each pull
 /// request, its newest preview (a closed one's were removed at the close).
-/// Releases a queued or running operation reads (`in_use`: a rollback's,
-/// a copy's) are left alone.
-pub async fn expired_releases(
-    db: &Db,
-    keep: usize,
-    in_use: &InUse,
-) -> Result<Vec<DeploymentId>, sqlx::Error> {
+/// [`mark_removed`] leaves alone those a queued or running operation reads.
+pub async fn expired_releases(db: &Db, keep: usize) -> Result<Vec<DeploymentId>, sqlx::Error> {
     let rows: Vec<(DeploymentId,)> = sqlx::query_as(
         "select id from (select d.id, d.trigger_kind, row_number() over (partition by d.site_id, \
          case when d.trigger_kind = 'pull_request' then d.pr_number else -1 end order by d.id desc) as n \
@@ -65,39 +60,29 @@ pub async fn expired_releases(
     .bind(keep as i64)
     .fetch_all(&db.pool)
     .await?;
-    Ok(rows
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// The uploads queued and running deploys will read.
+pub async fn archives_in_use(db: &Db) -> Result<HashSet<ulid::Ulid>, sqlx::Error> {
+    let metas: Vec<(DeploymentMeta,)> = sqlx::query_as(
+        "select meta from deployments where status in ('queued', 'running') and source_kind = 'archive'",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(metas
         .into_iter()
-        .map(|(id,)| id)
-        .filter(|id| !in_use.releases.contains(id))
+        .filter_map(|(m,)| m.archive_id.map(|a| a.0))
         .collect())
-}
-
-/// What queued and running operations will read: the releases they
-/// publish or copy, and the uploads they deploy.
-#[derive(Debug, Default)]
-pub struct InUse {
-    pub releases: HashSet<DeploymentId>,
-    pub archives: HashSet<ulid::Ulid>,
-}
-
-/// Reads [`InUse`] from the queued and running deployments' meta.
-pub async fn in_use(db: &Db) -> Result<InUse, sqlx::Error> {
-    let metas: Vec<(DeploymentMeta,)> =
-        sqlx::query_as("select meta from deployments where status in ('queued', 'running')")
-            .fetch_all(&db.pool)
-            .await?;
-    Ok(InUse {
-        releases: metas.iter().filter_map(|(m,)| m.source_release()).collect(),
-        archives: metas
-            .iter()
-            .filter_map(|(m,)| m.archive_id.map(|a| a.0))
-            .collect(),
-    })
 }
 
 /// Marks releases removed (each a `deployment` event), and returns those
 /// it marked: a URL answers 410 from the commit on, before the files go.
-/// The site's current release is never marked.
+/// The site's current release is never marked, nor one a queued or
+/// running operation of the team names in its meta (a rollback's target,
+/// a promotion's preview, a copy's source): checked in the same write, so
+/// one queued meanwhile is seen. (The text match narrows; a ULID holds no
+/// LIKE wildcard.)
 pub async fn mark_removed(
     db: &Db,
     ids: &[DeploymentId],
@@ -110,11 +95,14 @@ pub async fn mark_removed(
             let done = sqlx::query(
                 "update deployments set release_removed_at = $1, release_removed_reason = $2, \
                  version = version + 1 where id = $3 and release_removed_at is null \
-                 and not exists (select 1 from sites s where s.current_deployment_id = $3)",
+                 and not exists (select 1 from sites s where s.current_deployment_id = $3) \
+                 and not exists (select 1 from deployments u where u.team_id = deployments.team_id \
+                 and u.status in ('queued', 'running') and u.meta like $4)",
             )
             .bind(now_ms())
             .bind(reason)
             .bind(*id)
+            .bind(format!("%{id}%"))
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 1 {
