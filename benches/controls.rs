@@ -192,8 +192,11 @@ async fn cleanup(backend: &str, pg: Option<&str>) {
         .await;
         sites.push(site.id.to_string());
     }
-    // Wait out the sites' own first operations, then add the history.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Wait out the sites' own first operations (their events must be
+    // written before the seeded ones), then add the history.
+    for site in &sites {
+        common::server::wait_idle(&c, &s, site).await;
+    }
     let now = flightdeck::model::time::now_ms() as u64;
     let seeded = Instant::now();
     let mut tx = s.db.pool.begin().await.expect("tx");
