@@ -62,6 +62,10 @@ pub fn spawn(db: Db, engine: Engine, data: DataDir, settings: Retention) {
             tick.tick().await;
             let holder = engine.instance_id().to_string();
             match run_once(&db, &data, &settings, &holder).await {
+                // A run that found nothing is not news.
+                Ok(Some(report)) if report == Report::default() => {
+                    tracing::debug!("retention: nothing to remove")
+                }
                 Ok(Some(report)) => tracing::info!("retention: {report}"),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "retention could not run"),
