@@ -65,6 +65,18 @@ async fn team_site(s: &Server, c: &reqwest::Client) -> (Site, String) {
     (get_site(c, s, &hooked.id).await, hooked.secret)
 }
 
+/// Keeps the site busy: a deploy that runs for 30 s, running now.
+async fn busy(s: &Server, c: &reqwest::Client, site: &str) -> Deployment {
+    let slow: Deployment = ok(
+        c,
+        s,
+        "trigger_deployment",
+        &[("site_id", site), ("kind", "deploy"), ("git_ref", "slow")],
+    )
+    .await;
+    wait_status(c, s, &slow.id.to_string(), DeploymentStatus::Running).await
+}
+
 /// A viewer of `c`'s team, and a member of another team only.
 async fn outsiders(s: &Server, c: &reqwest::Client) -> (reqwest::Client, reqwest::Client) {
     let viewer = client();
@@ -169,18 +181,7 @@ async fn a_rollback_publishes_an_earlier_release_again_and_supersedes_the_curren
         assert!(v2.rollback_refusal().is_none());
 
         // Refused while the site is busy, naming what runs.
-        let slow: Deployment = ok(
-            &c,
-            &s,
-            "trigger_deployment",
-            &[
-                ("site_id", &site_id),
-                ("kind", "deploy"),
-                ("git_ref", "slow"),
-            ],
-        )
-        .await;
-        wait_status(&c, &s, &slow.id.to_string(), DeploymentStatus::Running).await;
+        let slow = busy(&s, &c, &site_id).await;
         let (status, err) =
             refused(&c, &s, "rollback_deployment", &[("id", &v2.id.to_string())]).await;
         assert_eq!(status, StatusCode::CONFLICT);
@@ -307,18 +308,7 @@ async fn synchronized_pull_requests_coalesce_like_pushes() {
     let c = client();
     let (site, secret) = team_site(&s, &c).await;
     let site_id = site.id.to_string();
-    let slow: Deployment = ok(
-        &c,
-        &s,
-        "trigger_deployment",
-        &[
-            ("site_id", &site_id),
-            ("kind", "deploy"),
-            ("git_ref", "slow"),
-        ],
-    )
-    .await;
-    wait_status(&c, &s, &slow.id.to_string(), DeploymentStatus::Running).await;
+    let slow = busy(&s, &c, &site_id).await;
     let sync = fixture("pull_request.synchronize");
     let pr = sync["number"].as_i64().expect("number");
     let first = deliver(&s, &site_id, &secret, "pull_request", &sync).await;
@@ -457,18 +447,7 @@ async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_
         let orphan = ulid::Ulid::new().to_string();
         std::fs::create_dir_all(s.data.join("workspaces").join(&orphan)).expect("orphan");
         std::fs::create_dir_all(s.data.join("releases").join(&orphan)).expect("orphan");
-        let slow: Deployment = ok(
-            &c,
-            &s,
-            "trigger_deployment",
-            &[
-                ("site_id", &site_id),
-                ("kind", "deploy"),
-                ("git_ref", "slow"),
-            ],
-        )
-        .await;
-        wait_status(&c, &s, &slow.id.to_string(), DeploymentStatus::Running).await;
+        let slow = busy(&s, &c, &site_id).await;
         let workspace = s.data.join("workspaces").join(slow.id.to_string());
         eventually("the running deploy's workspace", SETTLE, || async {
             workspace.exists().then_some(())
