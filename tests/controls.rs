@@ -65,6 +65,19 @@ async fn team_site(s: &Server, c: &reqwest::Client) -> (Site, String) {
     (get_site(c, s, &hooked.id).await, hooked.secret)
 }
 
+/// One run of the retention task as `holder`, on the server's settings;
+/// `None` when another holds it.
+async fn cleanup(s: &Server, holder: &str) -> Option<retention::Report> {
+    retention::run_once(
+        &s.db,
+        &s.state.config.data_dir,
+        &s.state.config.retention,
+        holder,
+    )
+    .await
+    .expect("runs")
+}
+
 /// Keeps the site busy: a deploy that runs for 30 s, running now.
 async fn busy(s: &Server, c: &reqwest::Client, site: &str) -> Deployment {
     let slow: Deployment = ok(
@@ -473,15 +486,7 @@ async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_
             .await
             .expect("queued behind the running deploy");
 
-        let report = retention::run_once(
-            &s.db,
-            &s.state.config.data_dir,
-            &s.state.config.retention,
-            "test",
-        )
-        .await
-        .expect("runs")
-        .expect("not held");
+        let report = cleanup(&s, "test").await.expect("not held");
         assert_eq!(report.releases, 5, "{report}");
         assert_eq!(report.workspaces, 2, "{report}");
         // The current, the 3 before it, the queued rollback's target, and
@@ -524,15 +529,7 @@ async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_
         );
 
         // A second run finds nothing more; one holder at a time.
-        let again = retention::run_once(
-            &s.db,
-            &s.state.config.data_dir,
-            &s.state.config.retention,
-            "test",
-        )
-        .await
-        .expect("runs")
-        .expect("not held");
+        let again = cleanup(&s, "test").await.expect("not held");
         assert_eq!((again.releases, again.workspaces), (0, 0), "{again}");
         assert!(
             flightdeck::server::store::retention::claim(&s.db, "one", 60_000)
@@ -544,17 +541,7 @@ async fn retention_keeps_the_current_and_the_latest_releases_and_nothing_in_use_
                 .await
                 .expect("claim")
         );
-        assert!(
-            retention::run_once(
-                &s.db,
-                &s.state.config.data_dir,
-                &s.state.config.retention,
-                "two"
-            )
-            .await
-            .expect("runs")
-            .is_none()
-        );
+        assert!(cleanup(&s, "two").await.is_none());
         let () = ok(&c, &s, "cancel_deployment", &[("id", &queued.to_string())]).await;
         let () = ok(&c, &s, "cancel_deployment", &[("id", &slow.id.to_string())]).await;
     })
