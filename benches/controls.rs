@@ -243,7 +243,7 @@ async fn cleanup(backend: &str, pg: Option<&str>) {
     }
     tx.commit().await.expect("commit");
     // 200,000 old events, half of them beyond a 100,000-event window.
-    let first = flightdeck::server::store::changes::last_position(&s.db)
+    let first = flightdeck::server::store::event_log::last_position(&s.db)
         .await
         .expect("position");
     let mut tx = s.db.pool.begin().await.expect("tx");

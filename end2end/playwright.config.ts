@@ -49,6 +49,8 @@ export default defineConfig({
       // Strangers sign up in the tests; the demo account signs in.
       FLIGHTDECK_SIGNUP: "open",
       FLIGHTDECK_DEMO: "1",
+      // Notification hooks reach the tests' receivers on loopback.
+      FLIGHTDECK_HOOKS_ALLOW_PRIVATE: "1",
       RUST_LOG: "warn",
     },
   }, {

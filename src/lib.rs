@@ -13,6 +13,10 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
+/// The `flightdeck` command's other commands (deploy, status, logs, ...).
+#[cfg(feature = "ssr")]
+pub mod cli;
+
 /// Entry point of the browser bundle: hydrates the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -2,7 +2,8 @@
 //! started again, it leaves that deployment failed with a message; sent
 //! SIGTERM, it stops the step itself within its grace period. Either way
 //! nothing is left running. And a newcomer's first start, from any folder
-//! with the default data folder, deploys both demo sites.
+//! with the default data folder, deploys both demo sites. A notification
+//! whose delivery a SIGKILL cut off is delivered after the restart.
 
 mod common;
 
@@ -104,6 +105,66 @@ async fn a_server_killed_mid_step_fails_that_deployment_when_it_starts_again() {
         "{message}"
     );
     assert_eq!(d.steps[0].status, StepStatus::Failed);
+}
+
+#[tokio::test]
+async fn a_notification_cut_off_by_sigkill_is_delivered_after_the_restart() {
+    use common::receiver::{Receiver, Reply};
+    use flightdeck::model::{DeliveryState, NewNotificationHook, NotificationHook};
+    let dir = tempfile::tempdir().expect("dir");
+    let port = binary::free_port();
+    let allow = ("FLIGHTDECK_HOOKS_ALLOW_PRIVATE", "1");
+    let args = [
+        format!("--data-dir={}", dir.path().display()),
+        "--demo=1".to_string(),
+    ];
+    let mut server = spawn(dir.path(), &args, &[allow], Some(port)).await;
+    let c = binary::client();
+    sign_in_demo(&c, &server).await;
+    let mut receiver = Receiver::start().await;
+    // The first try never gets an answer: the server dies waiting for it.
+    receiver.script(&[Reply::Hang]);
+    let hook: NewNotificationHook = api(
+        &c,
+        &server,
+        "create_notification_hook",
+        &[("url", &receiver.url), ("events", "site.locked")],
+    )
+    .await;
+    let sites: Vec<Site> = api(&c, &server, "list_sites", &[]).await;
+    let site = sites[0].id.to_string();
+    let _: Site = api(
+        &c,
+        &server,
+        "lock_site",
+        &[("site_id", &site), ("reason", "release freeze")],
+    )
+    .await;
+    let cut = receiver.next(Duration::from_secs(20)).await;
+    assert_eq!(cut.event(), "site.locked");
+
+    server.child.kill().await.expect("SIGKILL");
+    let server = spawn(dir.path(), &args, &[allow], Some(port)).await;
+
+    let again = receiver.next(Duration::from_secs(30)).await;
+    assert_eq!(
+        again.delivery(),
+        cut.delivery(),
+        "the same notification, delivered again"
+    );
+    assert!(again.signed_with(&hook.secret));
+    let hooks: Vec<NotificationHook> = eventually(
+        "the delivery is logged",
+        Duration::from_secs(10),
+        || async {
+            let hooks: Vec<NotificationHook> =
+                api(&c, &server, "list_notification_hooks", &[]).await;
+            (hooks[0].deliveries[0].state == DeliveryState::Delivered).then_some(hooks)
+        },
+    )
+    .await;
+    assert_eq!(hooks[0].deliveries.len(), 1, "one notification");
+    assert!(receiver.drain(Duration::from_secs(2)).await.is_empty());
 }
 
 #[tokio::test]

@@ -229,7 +229,8 @@ async fn a_link_is_no_credential_for_the_api_other_pages_or_another_team() {
             .expect("request");
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{name} with a link");
     }
-    // The step log and other pages: the sign-in page, never their content.
+    // The step log and other pages: never their content. Sent as a bearer
+    // token, a link is a token that does not work: 401, like any other.
     for path in [
         format!("/?wallboard={token}"),
         "/sites".to_string(),
@@ -243,8 +244,18 @@ async fn a_link_is_no_credential_for_the_api_other_pages_or_another_team() {
             .send()
             .await
             .expect("page");
-        assert!(res.status().is_redirection(), "{path}: {}", res.status());
-        assert_eq!(res.headers()["location"], "/signin", "{path}");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let without = screen
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .expect("page");
+        assert!(
+            without.status().is_redirection(),
+            "{path}: {}",
+            without.status()
+        );
+        assert_eq!(without.headers()["location"], "/signin", "{path}");
     }
     // The member's socket wants a session; the token is not one.
     let url = format!("{}/ws", s.base.replace("http://", "ws://"));

@@ -32,6 +32,24 @@ impl Role {
         matches!(self, Self::Owner)
     }
 
+    /// Higher roles may do more: owner 2, member 1, viewer 0.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Owner => 2,
+            Self::Member => 1,
+            Self::Viewer => 0,
+        }
+    }
+
+    /// The lower of the two: what a token made by someone of `limit` may do.
+    pub fn at_most(self, limit: Role) -> Role {
+        if self.rank() <= limit.rank() {
+            self
+        } else {
+            limit
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Owner => "Owner",
@@ -186,6 +204,8 @@ mod tests {
         assert!(actor(Role::Member).require_trigger().is_ok());
         assert!(actor(Role::Member).require_owner().is_err());
         assert!(actor(Role::Owner).require_owner().is_ok());
+        assert_eq!(Role::Owner.at_most(Role::Member), Role::Member);
+        assert_eq!(Role::Viewer.at_most(Role::Owner), Role::Viewer);
         let refused = actor(Role::Viewer).require_trigger().unwrap_err();
         assert_eq!(refused.status(), 403);
     }

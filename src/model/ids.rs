@@ -120,6 +120,18 @@ ulid_id!(
     WallboardLinkId
 );
 ulid_id!(
+    /// A team's API token, for scripts, CI and the command line.
+    ApiTokenId
+);
+ulid_id!(
+    /// Where a team's notifications are sent.
+    NotificationHookId
+);
+ulid_id!(
+    /// One notification to one hook: its delivery id, the same on every try.
+    NotificationId
+);
+ulid_id!(
     /// One run of a Flightdeck server process: what claims and runs
     /// deployments, and holds a lease on the database while it lives.
     InstanceId

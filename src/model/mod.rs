@@ -5,6 +5,7 @@ pub mod ansi;
 pub mod deployment;
 pub mod error;
 pub mod ids;
+pub mod integrations;
 pub mod live;
 pub mod meta;
 pub mod release;
@@ -24,8 +25,12 @@ pub use deployment::{
 };
 pub use error::{AppError, ErrorKind};
 pub use ids::{
-    ArchiveId, CapsuleId, DeploymentId, InstanceId, InviteId, SiteId, StepId, TeamId, UserId,
-    WallboardLinkId,
+    ApiTokenId, ArchiveId, CapsuleId, DeploymentId, InstanceId, InviteId, NotificationHookId,
+    NotificationId, SiteId, StepId, TeamId, UserId, WallboardLinkId,
+};
+pub use integrations::{
+    ApiToken, Delivery, DeliveryState, HookFormat, NewApiToken, NewNotificationHook,
+    NotificationBody, NotificationEvent, NotificationHook,
 };
 pub use live::{Change, EventKind, LiveMessage};
 pub use meta::DeploymentMeta;

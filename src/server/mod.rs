@@ -8,15 +8,18 @@
 //!    log to sockets), both on the store.
 //! 4. What people and hooks do: [`sites`], [`teams`], [`uploads`],
 //!    [`github`], [`previews`], [`passwords`], [`demo`], [`wallboard`],
-//!    [`retention`] (the periodic cleanup); they take `&Db`,
+//!    [`retention`] (the periodic cleanup), [`api_tokens`],
+//!    [`notifications`] (outgoing hooks and their delivery); they take `&Db`,
 //!    `&Engine`, `&Config`, never a request.
 //! 5. [`web`]: the HTTP edge, the only layer that sees `AppState`.
 //! 6. [`startup`]: builds all of it and serves it until a signal stops it.
 
+pub mod api_tokens;
 pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod github;
+pub mod notifications;
 pub mod passwords;
 pub mod previews;
 pub mod realtime;

@@ -29,6 +29,8 @@ pub struct Report {
     pub sessions: u64,
     pub invites: u64,
     pub deliveries: u64,
+    /// Notifications delivered or failed more than 30 days ago.
+    pub notifications: u64,
 }
 
 impl std::fmt::Display for Report {
@@ -36,7 +38,7 @@ impl std::fmt::Display for Report {
         write!(
             f,
             "removed {} releases ({} bytes), {} uploads, {} leftover workspaces, {} events, \
-             {} expired sessions, {} spent invites, {} old delivery ids",
+             {} expired sessions, {} spent invites, {} old delivery ids, {} old notifications",
             self.releases,
             self.release_bytes,
             self.uploads,
@@ -44,7 +46,8 @@ impl std::fmt::Display for Report {
             self.events,
             self.sessions,
             self.invites,
-            self.deliveries
+            self.deliveries,
+            self.notifications
         )
     }
 }
@@ -106,6 +109,7 @@ async fn sweep(db: &Db, data: &DataDir, settings: &Retention) -> Result<Report, 
     let cutoff = crate::model::time::now_ms() - settings.keep_events_for.as_millis() as i64;
     report.events = stored::prune_events(db, settings.keep_events, cutoff).await?;
     (report.sessions, report.invites, report.deliveries) = stored::prune_rows(db).await?;
+    report.notifications = stored::prune_notifications(db).await?;
     for id in stored::unmeasured_releases(db, 50).await? {
         let folder = data.release(id);
         let bytes = blocking(move || folder_bytes(&folder)).await;

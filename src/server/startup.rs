@@ -5,11 +5,12 @@ use super::config::Config;
 use super::engine::pipelines::Pipelines;
 use super::engine::sandbox::Sandbox;
 use super::engine::{Engine, EngineConfig};
+use super::notifications::Notifier;
 use super::realtime::bus::EventBus;
 use super::store::Db;
 use super::store::sessions::DbSessionStore;
 use super::web::state::{AppState, BuildId};
-use super::web::{hooks, live, logs, middleware, previews, uploads};
+use super::web::{bearer, downloads, hooks, live, logs, middleware, previews, uploads};
 use super::{demo, retention, sites};
 use crate::app::{App, shell};
 use axum::Router;
@@ -25,9 +26,14 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 /// How long requests still in flight at shutdown may take to finish.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Starts Flightdeck with the configuration of the environment and flags,
-/// and serves until SIGTERM or Ctrl-C (see [`shut_down`]).
+/// Starts Flightdeck with the configuration of the environment and the
+/// process's flags, and serves until SIGTERM or Ctrl-C (see [`shut_down`]).
 pub async fn run() {
+    run_with(std::env::args().skip(1).collect()).await
+}
+
+/// [`run`] with these flags.
+pub async fn run_with(flags: Vec<String>) {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -38,7 +44,7 @@ pub async fn run() {
         // lines are dropped, not reported on a stderr that is gone too.
         .log_internal_errors(false)
         .init();
-    let config = match Config::from_env() {
+    let config = match Config::from_args(&flags) {
         Ok(config) => config,
         Err(message) => fail(&message),
     };
@@ -216,7 +222,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         config.data_dir.clone(),
         config.retention.clone(),
     );
+    let notifier = Notifier::new(db.clone(), config.origin(None), config.hooks_allow_private)?;
+    notifier.spawn();
     let state = AppState {
+        notifier,
         build: build_id,
         leptos_options,
         db,
@@ -259,6 +268,7 @@ fn router(state: AppState) -> Router {
             post(uploads::upload_archive).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
         )
         .route("/hooks/github/{site_id}", post(hooks::github_delivery))
+        .route("/cli/flightdeck", get(downloads::command_line))
         .route(
             "/deployments/{deployment_id}/steps/{step_id}/log",
             get(logs::step_log),
@@ -272,6 +282,10 @@ fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::same_origin_writes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            bearer::bearer_tokens,
         ))
         .layer(sessions)
         // Only the dashboard's own names are answered (no DNS rebinding)...

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod db;
 pub mod github;
 pub mod load;
+pub mod receiver;
 pub mod server;
 
 pub use db::{TestDb, on_each_backend, postgres, sqlite};

@@ -1,10 +1,19 @@
 //! The team: its members and, for owners, managing them and inviting
-//! people; for owners and members, the wallboard's links.
+//! people; for owners and members, the wallboard's links and the
+//! integrations (API tokens, notification hooks).
 
+mod hooks;
 mod invites;
 mod members;
+mod tokens;
 mod wallboards;
 
+use crate::api::integrations::{
+    CreateApiToken, CreateNotificationHook, DeleteNotificationHook, RedeliverNotification,
+    RevokeApiToken, SendTestNotification, UpdateNotificationHook, list_api_tokens,
+    list_notification_hooks,
+};
+use crate::api::sites::list_sites;
 use crate::api::teams::{
     AddMember, CreateInvite, RemoveMember, RevokeInvite, SetMemberRole, list_invites, list_members,
 };
@@ -12,10 +21,12 @@ use crate::api::wallboard::{CreateWallboardLink, RevokeWallboardLink, list_wallb
 use crate::components::shell::SessionResource;
 use crate::components::states::{ErrorState, LoadingRows};
 use crate::model::Role;
+use hooks::{HookActions, NotificationHooksCard};
 use invites::InvitesCard;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use members::{AddMemberForm, MemberActions, MembersTable};
+use tokens::ApiTokensCard;
 use wallboards::WallboardLinksCard;
 
 #[component]
@@ -54,6 +65,32 @@ pub fn TeamPage() -> impl IntoView {
         move || (create_link.version().get(), revoke_link.version().get()),
         |_| list_wallboard_links(),
     );
+    let create_token = ServerAction::<CreateApiToken>::new();
+    let revoke_token = ServerAction::<RevokeApiToken>::new();
+    let tokens = Resource::new(
+        move || (create_token.version().get(), revoke_token.version().get()),
+        |_| list_api_tokens(),
+    );
+    let hook_actions = HookActions {
+        create: ServerAction::<CreateNotificationHook>::new(),
+        update: ServerAction::<UpdateNotificationHook>::new(),
+        delete: ServerAction::<DeleteNotificationHook>::new(),
+        test: ServerAction::<SendTestNotification>::new(),
+        redeliver: ServerAction::<RedeliverNotification>::new(),
+    };
+    let hooks = Resource::new(
+        move || {
+            (
+                hook_actions.create.version().get(),
+                hook_actions.update.version().get(),
+                hook_actions.delete.version().get(),
+                hook_actions.test.version().get(),
+                hook_actions.redeliver.version().get(),
+            )
+        },
+        |_| list_notification_hooks(),
+    );
+    let sites = Resource::new(|| (), |_| list_sites());
     let session = expect_context::<SessionResource>();
     view! {
         <Title text="Team" />
@@ -83,6 +120,9 @@ pub fn TeamPage() -> impl IntoView {
                     })}
                     {can_link.then(|| view! {
                         <WallboardLinksCard links create=create_link revoke=revoke_link />
+                        <h2 class="section-title" id="integrations">"Integrations"</h2>
+                        <ApiTokensCard tokens create=create_token revoke=revoke_token role=info.team.role />
+                        <NotificationHooksCard hooks sites actions=hook_actions />
                     })}
                 }.into_any()
             })}

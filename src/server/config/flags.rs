@@ -35,6 +35,7 @@ pub(super) const FLAGS: &[&str] = &[
     "keep-events-days",
     "keep-uploads-hours",
     "retention-secs",
+    "hooks-allow-private",
 ];
 
 /// `--name value` and `--name=value`; an unknown flag is an error, not a surprise.

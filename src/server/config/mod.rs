@@ -92,13 +92,24 @@ pub struct Config {
     pub lease: Duration,
     /// What the periodic cleanup keeps (`FLIGHTDECK_KEEP_RELEASES`, ...).
     pub retention: Retention,
+    /// `FLIGHTDECK_HOOKS_ALLOW_PRIVATE`: `1` lets notification hooks reach
+    /// loopback, private and link-local addresses (off: a hook could
+    /// otherwise probe the server's own network).
+    pub hooks_allow_private: bool,
+}
+
+/// Whether a command-line argument is one of the server's flags
+/// (`--database-url`, `--site-addr=...`), not a command.
+pub fn is_server_flag(arg: &str) -> bool {
+    arg.strip_prefix("--")
+        .map(|flag| flag.split_once('=').map_or(flag, |(name, _)| name))
+        .is_some_and(|name| flags::FLAGS.contains(&name))
 }
 
 impl Config {
-    /// Reads the process's flags and environment; flags win.
-    pub fn from_env() -> Result<Self, String> {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        Self::from_sources(&args, |key| std::env::var(key).ok())
+    /// Reads these flags and the process's environment; flags win.
+    pub fn from_args(args: &[String]) -> Result<Self, String> {
+        Self::from_sources(args, |key| std::env::var(key).ok())
     }
 
     pub fn from_sources(
@@ -199,8 +210,19 @@ impl Config {
                 upload_limits.unpacked_bytes = mb * 1024 * 1024;
             }
         }
+        let hooks_allow_private =
+            match get("hooks-allow-private", "FLIGHTDECK_HOOKS_ALLOW_PRIVATE").as_deref() {
+                None | Some("0") | Some("false") | Some("off") => false,
+                Some("1") | Some("true") | Some("on") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "FLIGHTDECK_HOOKS_ALLOW_PRIVATE must be 0 or 1 (got {other:?})"
+                    ));
+                }
+            };
         let retention = Retention::from_settings(get)?;
         Ok(Self {
+            hooks_allow_private,
             retention,
             lease,
             sandbox,

@@ -173,7 +173,7 @@ pub async fn create(
         .execute(&mut *tx)
         .await?;
     }
-    store::emit_deployment(db, &mut tx, id).await?;
+    store::emit_new_deployment(db, &mut tx, id).await?;
     store::commit(db, tx).await?;
     Ok(id)
 }

@@ -17,8 +17,10 @@
 
 pub use super::hub::{Event, Lagged, Next, RING_AGE, RING_BYTES, RING_EVENTS, Subscription, wire};
 use super::hub::{TeamChannel, Teams, lock};
-use crate::model::{AppError, DeploymentId, DeploymentStatus, TeamId, UserId, WallboardLinkId};
-use crate::server::store::changes;
+use crate::model::{
+    ApiTokenId, AppError, DeploymentId, DeploymentStatus, TeamId, UserId, WallboardLinkId,
+};
+use crate::server::store::event_log;
 use crate::server::store::{Db, deployments};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -36,6 +38,8 @@ pub enum Ended {
     Member { user: UserId, team: TeamId },
     /// A wallboard link was revoked.
     WallboardLink(WallboardLinkId),
+    /// An API token was revoked.
+    ApiToken(ApiTokenId),
 }
 
 /// Subscribe to receive every event of a team committed after the
@@ -114,7 +118,7 @@ const POLL: Duration = Duration::from_secs(1);
 impl EventBus {
     /// Starts publishing events committed from now on.
     pub async fn start(db: Db) -> Result<Self, sqlx::Error> {
-        let last = changes::last_position(&db).await?;
+        let last = event_log::last_position(&db).await?;
         let bus = Self::new(last);
         let publisher = bus.clone();
         tokio::spawn(async move { publisher.publish_from(db, last).await });
@@ -325,7 +329,7 @@ impl EventBus {
         const BATCH: i64 = 1000;
         loop {
             let _ = tokio::time::timeout(POLL, db.signals.events.notified()).await;
-            match changes::events_after(&db, None, last, BATCH).await {
+            match event_log::events_after(&db, None, last, BATCH).await {
                 Ok(rows) => {
                     let full = rows.len() as i64 == BATCH;
                     for row in rows {

@@ -5,7 +5,7 @@
 //! team's ring.
 
 use crate::model::{Change, DeploymentId, DeploymentStatus, EventKind, LiveMessage, TeamId};
-use crate::server::store::changes::StoredEvent;
+use crate::server::store::event_log::StoredEvent;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -21,7 +21,7 @@
 use super::bus::{self, EventBus, Lagged, Next, Subscription};
 pub use super::viewer::{LINK_RECHECK, RECHECK, Viewer};
 use crate::model::{LiveMessage, TeamId};
-use crate::server::store::{Db, changes, retention};
+use crate::server::store::{Db, event_log, retention};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::{FutureExt, SinkExt};
 use std::sync::Arc;
@@ -269,7 +269,7 @@ async fn replay(
         }
     }
     // More than the limit missed: refetching is cheaper than replaying.
-    match changes::nth_event_after(db, team_id, after, REPLAY_LIMIT).await {
+    match event_log::nth_event_after(db, team_id, after, REPLAY_LIMIT).await {
         Ok(None) => {}
         Ok(Some(_)) => {
             return Replay::Reset("This page missed too much to replay; reload its data.");
@@ -281,7 +281,7 @@ async fn replay(
     }
     let mut last = after;
     loop {
-        let rows = match changes::events_after(db, Some(team_id), last, REPLAY_PAGE).await {
+        let rows = match event_log::events_after(db, Some(team_id), last, REPLAY_PAGE).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(error = %e, "could not replay events");

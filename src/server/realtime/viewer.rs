@@ -2,9 +2,9 @@
 //! screen), what ends it, and the rechecks that find out.
 
 use super::bus::{Ended, EventBus};
-use crate::model::{TeamId, UserId, WallboardLinkId};
+use crate::model::{ApiTokenId, TeamId, UserId, WallboardLinkId};
 use crate::server::store::sessions::DbSessionStore;
-use crate::server::store::{Db, accounts, wallboard_links};
+use crate::server::store::{Db, accounts, api_tokens, wallboard_links};
 use axum::extract::ws::{CloseFrame, close_code};
 use std::time::Duration;
 
@@ -32,12 +32,19 @@ pub enum Viewer {
         link_id: WallboardLinkId,
         team_id: TeamId,
     },
+    /// A script or the command line with an API token: its team's events.
+    Token {
+        token_id: ApiTokenId,
+        team_id: TeamId,
+    },
 }
 
 impl Viewer {
     pub(super) fn team_id(&self) -> TeamId {
         match self {
-            Self::Member { team_id, .. } | Self::Wallboard { team_id, .. } => *team_id,
+            Self::Member { team_id, .. }
+            | Self::Wallboard { team_id, .. }
+            | Self::Token { team_id, .. } => *team_id,
         }
     }
 
@@ -51,6 +58,7 @@ impl Viewer {
                 Ended::Member { user, team },
             ) => user == user_id && team == team_id,
             (Self::Wallboard { link_id, .. }, Ended::WallboardLink(id)) => id == link_id,
+            (Self::Token { token_id, .. }, Ended::ApiToken(id)) => id == token_id,
             _ => false,
         }
     }
@@ -58,7 +66,7 @@ impl Viewer {
     pub(super) fn recheck(&self) -> Duration {
         match self {
             Self::Member { .. } => RECHECK,
-            Self::Wallboard { .. } => LINK_RECHECK,
+            Self::Wallboard { .. } | Self::Token { .. } => LINK_RECHECK,
         }
     }
 
@@ -72,6 +80,7 @@ impl Viewer {
                 ..
             } => format!("session:{session_id}:{team_id}"),
             Self::Wallboard { link_id, .. } => format!("link:{link_id}"),
+            Self::Token { token_id, .. } => format!("token:{token_id}"),
         }
     }
 
@@ -86,7 +95,7 @@ impl Viewer {
         // close every screen within LINK_RECHECK.
         let shared = match self {
             Self::Member { .. } => RECHECK / 3,
-            Self::Wallboard { .. } => Duration::ZERO,
+            Self::Wallboard { .. } | Self::Token { .. } => Duration::ZERO,
         };
         if bus.allowed_within(&key, shared) {
             return true;
@@ -118,6 +127,9 @@ impl Viewer {
                 }
                 Err(_) => true,
             },
+            Self::Token { token_id, .. } => {
+                !matches!(api_tokens::is_open(db, *token_id).await, Ok(false))
+            }
         }
     }
 
@@ -130,6 +142,7 @@ impl Viewer {
             reason: match self {
                 Self::Member { .. } => "Signed out.".into(),
                 Self::Wallboard { .. } => "This wallboard link was revoked.".into(),
+                Self::Token { .. } => "This API token was revoked.".into(),
             },
         }
     }

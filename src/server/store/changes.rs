@@ -5,7 +5,10 @@
 
 use super::db::{Backend, Db, now_ms};
 use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in, step_with_team};
+use super::notifications;
 use super::sites::LockColumns;
+use crate::model::NotificationEvent;
+use crate::model::integrations::NotifiedSite;
 use crate::model::{
     Change, Deployment, DeploymentId, DeploymentStatus, InstanceId, SiteId, SiteLockState, StepId,
     StepStatus, TeamId,
@@ -62,7 +65,7 @@ pub async fn transition_deployment(
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    emit_deployment(db, tx, id).await?;
+    emit_deployment_as(db, tx, id, Some(to)).await?;
     Ok(true)
 }
 
@@ -124,6 +127,7 @@ pub async fn transition_step(
 pub async fn commit(db: &Db, tx: Tx) -> Result<(), sqlx::Error> {
     tx.commit().await?;
     db.signals.events.notify_one();
+    db.signals.committed();
     Ok(())
 }
 
@@ -232,6 +236,27 @@ pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), s
 
 /// Writes a `deployment` event with the record as it now is (steps without output).
 pub async fn emit_deployment(db: &Db, tx: &mut Tx, id: DeploymentId) -> Result<(), sqlx::Error> {
+    emit_deployment_as(db, tx, id, None).await
+}
+
+/// Writes the `deployment` event of a deployment just created (queued),
+/// with its notifications.
+pub async fn emit_new_deployment(
+    db: &Db,
+    tx: &mut Tx,
+    id: DeploymentId,
+) -> Result<(), sqlx::Error> {
+    emit_deployment_as(db, tx, id, Some(DeploymentStatus::Queued)).await
+}
+
+/// The `deployment` event, and when it `entered` a status, the
+/// notifications that tells.
+async fn emit_deployment_as(
+    db: &Db,
+    tx: &mut Tx,
+    id: DeploymentId,
+    entered: Option<DeploymentStatus>,
+) -> Result<(), sqlx::Error> {
     let row: DeploymentRow = sqlx::query_as(&format!(
         "select {DEPLOYMENT_COLUMNS} from deployments d join sites s on s.id = d.site_id where d.id = $1"
     ))
@@ -244,38 +269,44 @@ pub async fn emit_deployment(db: &Db, tx: &mut Tx, id: DeploymentId) -> Result<(
         return Err(sqlx::Error::RowNotFound);
     };
     let team_id = deployment.team_id;
+    if let Some(status) = entered {
+        let events = NotificationEvent::on_status(status, deployment.meta.rollback_of.is_some());
+        notifications::outbox::enqueue_deployment(db, tx, &deployment, events).await?;
+    }
     let change = Change::Deployment {
         deployment: Box::new(deployment),
     };
     insert_event(db, tx, team_id, &change).await
 }
 
-/// Writes a `site_lock` event with the site's lock as it now is.
+/// Writes a `site_lock` event with the site's lock as it now is, and the
+/// notifications of the lock or unlock.
 pub async fn emit_site_lock(db: &Db, tx: &mut Tx, id: SiteId) -> Result<(), sqlx::Error> {
-    let (team_id, version, lock): (TeamId, i64, LockColumns) = {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            team_id: TeamId,
-            version: i64,
-            #[sqlx(flatten)]
-            lock: LockColumns,
-        }
-        let row: Row = sqlx::query_as(
-            "select team_id, version, locked_at, locked_by, locked_by_name, lock_reason \
-             from sites where id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
-        (row.team_id, row.version, row.lock)
-    };
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        team_id: TeamId,
+        name: String,
+        version: i64,
+        #[sqlx(flatten)]
+        lock: LockColumns,
+    }
+    let row: Row = sqlx::query_as(
+        "select team_id, name, version, locked_at, locked_by, locked_by_name, lock_reason \
+         from sites where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
     let site = SiteLockState {
         site_id: id,
-        team_id,
-        version,
-        lock: lock.lock(),
+        team_id: row.team_id,
+        version: row.version,
+        lock: row.lock.lock(),
     };
-    insert_event(db, tx, team_id, &Change::SiteLock { site }).await
+    let notified = NotifiedSite { id, name: row.name };
+    notifications::outbox::enqueue_site_lock(db, tx, row.team_id, notified, site.lock.clone())
+        .await?;
+    insert_event(db, tx, row.team_id, &Change::SiteLock { site }).await
 }
 
 async fn emit_step(db: &Db, tx: &mut Tx, id: StepId) -> Result<(), sqlx::Error> {
@@ -312,69 +343,6 @@ async fn insert_event(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// One row of the event log as stored.
-#[derive(sqlx::FromRow)]
-pub struct StoredEvent {
-    pub position: i64,
-    pub team_id: TeamId,
-    pub kind: crate::model::EventKind,
-    /// A [`Change`] as JSON.
-    pub payload: String,
-}
-
-/// The position of the newest event, 0 when there is none.
-pub async fn last_position(db: &Db) -> Result<i64, sqlx::Error> {
-    let (last,): (i64,) = sqlx::query_as("select coalesce(max(position), 0) from events")
-        .fetch_one(&db.pool)
-        .await?;
-    Ok(last)
-}
-
-/// Up to `limit` events after `after`, oldest first; only `team`'s when given.
-pub async fn events_after(
-    db: &Db,
-    team: Option<TeamId>,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let sql = match team {
-        Some(_) => {
-            "select position, team_id, kind, payload from events where team_id = $1 \
-             and position > $2 order by position limit $3"
-        }
-        None => {
-            "select position, team_id, kind, payload from events where position > $1 \
-             order by position limit $2"
-        }
-    };
-    let mut query = sqlx::query_as::<_, StoredEvent>(sql);
-    if let Some(team) = team {
-        query = query.bind(team);
-    }
-    query.bind(after).bind(limit).fetch_all(&db.pool).await
-}
-
-/// The position of the team's `n`-th event after `after` (counting from
-/// 0), if there are that many: how a replay knows it is too long without
-/// reading it.
-pub async fn nth_event_after(
-    db: &Db,
-    team: TeamId,
-    after: i64,
-    n: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "select position from events where team_id = $1 and position > $2 \
-         order by position limit 1 offset $3",
-    )
-    .bind(team)
-    .bind(after)
-    .bind(n)
-    .fetch_optional(&db.pool)
-    .await?;
-    Ok(row.map(|(p,)| p))
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 //! read the types themselves, never their text.
 
 use crate::model::{
-    ArchiveId, CapsuleId, DeploymentId, DeploymentMeta, DeploymentStatus, EventKind, InstanceId,
-    InviteId, Phase, PipelineType, RemovalReason, Role, SiteId, SiteState, SourceKind, StepId,
-    StepStatus, TeamId, TriggerKind, UserId, WallboardLinkId,
+    ApiTokenId, ArchiveId, CapsuleId, DeliveryState, DeploymentId, DeploymentMeta,
+    DeploymentStatus, EventKind, HookFormat, InstanceId, InviteId, NotificationEvent,
+    NotificationHookId, NotificationId, Phase, PipelineType, RemovalReason, Role, SiteId,
+    SiteState, SourceKind, StepId, StepStatus, TeamId, TriggerKind, UserId, WallboardLinkId,
 };
 use sqlx::{Any, Database, Decode, Encode, Type, encode::IsNull, error::BoxDynError};
 use std::str::FromStr;
@@ -62,7 +63,10 @@ id_column!(
     ArchiveId,
     InviteId,
     InstanceId,
-    WallboardLinkId
+    WallboardLinkId,
+    ApiTokenId,
+    NotificationHookId,
+    NotificationId
 );
 enum_column!(
     Role,
@@ -74,7 +78,10 @@ enum_column!(
     TriggerKind,
     Phase,
     EventKind,
-    RemovalReason
+    RemovalReason,
+    NotificationEvent,
+    HookFormat,
+    DeliveryState
 );
 text_column!(DeploymentMeta, DeploymentMeta::to_json, |s: &str| Some(
     DeploymentMeta::from_json(s)

@@ -4,26 +4,31 @@
 //!
 //! - [`db`]: the pool, the backend, migrations.
 //! - [`changes`]: every write to a deployment or a step, with its change
-//!   event in the same transaction (the event log).
+//!   event in the same transaction (the event log); [`event_log`]: reading it.
 //! - [`accounts`], [`members`], [`invites`], [`sites`], [`deployments`]:
 //!   records, scoped to a team.
 //! - [`locks`]: deploy locks, and the pushes they hold.
 //! - [`releases`]: what a preview host may serve, and release sizes.
 //! - [`retention`]: what the periodic cleanup reads and removes.
 //! - [`wallboard_links`]: read-only links to a team's wallboard.
+//! - [`api_tokens`]: tokens scripts and CI act with;
+//!   [`notifications`]: notification hooks and their outbox.
 //! - [`sessions`]: tower-sessions records in the same database.
 //! - [`instances`]: the instances sharing the database and their leases;
 //!   [`notify`]: how they wake each other (`LISTEN`/`NOTIFY`).
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod changes;
 mod columns;
 pub mod db;
 pub mod deployments;
+pub mod event_log;
 pub mod instances;
 pub mod invites;
 pub mod locks;
 pub mod members;
+pub mod notifications;
 pub mod notify;
 pub mod releases;
 pub mod retention;

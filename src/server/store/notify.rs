@@ -12,6 +12,7 @@
 use crate::model::{Change, DeploymentId, DeploymentStatus};
 use sqlx::postgres::PgListener;
 use std::sync::Weak;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 
@@ -21,6 +22,8 @@ const EVENTS: &str = "flightdeck_events";
 const WORK: &str = "flightdeck_work";
 /// A cancel was requested; the payload is the deployment's id.
 pub(super) const CANCEL: &str = "flightdeck_cancel";
+/// Notifications were written to the outbox.
+pub(crate) const OUTBOX: &str = "flightdeck_outbox";
 
 /// How long the listening connection may stay quiet before it is asked
 /// whether it is still there.
@@ -35,6 +38,13 @@ pub struct Signals {
     pub work: Notify,
     /// A cancel was requested for this deployment, on any instance.
     pub cancels: broadcast::Sender<DeploymentId>,
+    /// Notifications were committed to the outbox, here or on another
+    /// instance.
+    pub outbox: Notify,
+    /// On SQLite: the transaction now writing has written to the outbox,
+    /// so its commit wakes the deliverer (SQLite has one writer at a
+    /// time, so the next commit is that transaction's).
+    outbox_written: AtomicBool,
 }
 
 impl Default for Signals {
@@ -43,6 +53,8 @@ impl Default for Signals {
             events: Notify::new(),
             work: Notify::new(),
             cancels: broadcast::channel(256).0,
+            outbox: Notify::new(),
+            outbox_written: AtomicBool::new(false),
         }
     }
 }
@@ -52,6 +64,20 @@ impl Signals {
     fn wake_all(&self) {
         self.events.notify_one();
         self.work.notify_one();
+        self.outbox.notify_one();
+    }
+
+    /// Inside a SQLite transaction that wrote notifications.
+    pub(crate) fn outbox_written(&self) {
+        self.outbox_written.store(true, Ordering::Release);
+    }
+
+    /// After a commit: wakes the deliverer if that transaction wrote to
+    /// the outbox.
+    pub(super) fn committed(&self) {
+        if self.outbox_written.swap(false, Ordering::AcqRel) {
+            self.outbox.notify_one();
+        }
     }
 }
 
@@ -105,7 +131,7 @@ async fn connect(url: &str) -> Option<PgListener> {
             return None;
         }
     };
-    match listener.listen_all([EVENTS, WORK, CANCEL]).await {
+    match listener.listen_all([EVENTS, WORK, CANCEL, OUTBOX]).await {
         Ok(()) => Some(listener),
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for other instances' changes yet");
@@ -148,6 +174,7 @@ async fn listen(mut listener: PgListener, signals: &Weak<Signals>) -> bool {
             Ok(Some(n)) => match n.channel() {
                 EVENTS => s.events.notify_one(),
                 WORK => s.work.notify_one(),
+                OUTBOX => s.outbox.notify_one(),
                 CANCEL => {
                     if let Ok(id) = n.payload().parse() {
                         let _ = s.cancels.send(id);

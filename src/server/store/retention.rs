@@ -250,3 +250,24 @@ pub async fn prune_rows(db: &Db) -> Result<(u64, u64, u64), sqlx::Error> {
         .rows_affected();
     Ok((sessions, invites, deliveries))
 }
+
+/// Notifications delivered or failed more than 30 days ago, with their
+/// tries: a hook's log shows its latest ten, and a month is plenty to look
+/// back on. Pending ones always stay.
+pub async fn prune_notifications(db: &Db) -> Result<u64, sqlx::Error> {
+    let month_ago = now_ms() - 30 * 24 * 3600 * 1000;
+    sqlx::query(
+        "delete from notification_attempts where notification_id in \
+         (select id from notifications where state <> 'pending' and created_at < $1)",
+    )
+    .bind(month_ago)
+    .execute(&db.pool)
+    .await?;
+    Ok(
+        sqlx::query("delete from notifications where state <> 'pending' and created_at < $1")
+            .bind(month_ago)
+            .execute(&db.pool)
+            .await?
+            .rows_affected(),
+    )
+}

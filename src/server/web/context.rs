@@ -7,6 +7,7 @@ use super::middleware::StreamPosition;
 use super::session;
 use super::state::AppState;
 use crate::model::{Actor, AppError};
+use crate::server::api_tokens::TokenActor;
 use axum::http::header;
 use axum::http::request::Parts;
 use leptos::prelude::use_context;
@@ -17,13 +18,34 @@ pub fn state() -> Result<AppState, AppError> {
     AppState::from_context()
 }
 
-/// The signed-in member acting in their current team, read from the
+/// Who the call acts as: its API token's actor (checked by the bearer
+/// layer), else the signed-in member in their current team, read from the
 /// database each time, so a removed member loses access at once.
 pub async fn actor(state: &AppState) -> Result<Actor, AppError> {
+    if let Some(holder) = token() {
+        return Ok(holder.actor);
+    }
+    member(state).await
+}
+
+/// The signed-in member, never a token: for what a token may not do
+/// (making more tokens, so a leaked one cannot outlive its revocation).
+pub async fn member(state: &AppState) -> Result<Actor, AppError> {
+    if token().is_some() {
+        return Err(AppError::forbidden(
+            "An API token cannot do this: sign in to the dashboard.",
+        ));
+    }
     let session = session::current().await?;
     session::actor_of(&state.db, &session)
         .await?
         .ok_or_else(AppError::unauthenticated)
+}
+
+/// The API token the call was made with, if any.
+pub fn token() -> Option<TokenActor> {
+    let parts = use_context::<Parts>()?;
+    super::bearer::token_of(&parts.extensions).cloned()
 }
 
 /// An id from a form field. A malformed id answers like another team's:

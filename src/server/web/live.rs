@@ -1,7 +1,9 @@
 //! `GET /ws`: the upgrade into the live channel (see `realtime::socket`),
-//! for a signed-in member or, with `?wallboard=<token>`, a screen holding
-//! an open wallboard link.
+//! for a signed-in member, a script with an API token (`Authorization:
+//! Bearer`), or, with `?wallboard=<token>`, a screen holding an open
+//! wallboard link.
 
+use super::bearer::Token;
 use super::middleware::is_own_origin;
 use super::session;
 use super::state::BuildId;
@@ -37,6 +39,7 @@ pub async fn upgrade(
     State(config): State<Arc<Config>>,
     State(build): State<BuildId>,
     session: Session,
+    token: Token,
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
@@ -52,8 +55,8 @@ pub async fn upgrade(
                 .into_response();
         }
     }
-    let (viewer, place) = match params.wallboard.as_deref() {
-        Some(token) => match wallboard::open_link(&db, token).await {
+    let (viewer, place) = match (params.wallboard.as_deref(), token) {
+        (Some(token), _) => match wallboard::open_link(&db, token).await {
             Ok(Some(link)) => (
                 socket::Viewer::Wallboard {
                     link_id: link.link_id,
@@ -70,7 +73,14 @@ pub async fn upgrade(
             }
             Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.message).into_response(),
         },
-        None => match (session::actor_of(&db, &session).await, session.id()) {
+        (None, Some(axum::Extension(holder))) => (
+            socket::Viewer::Token {
+                token_id: holder.token_id,
+                team_id: holder.actor.team_id,
+            },
+            bus.open_socket(&format!("token:{}", holder.token_id)),
+        ),
+        (None, None) => match (session::actor_of(&db, &session).await, session.id()) {
             (Ok(Some(actor)), Some(id)) => (
                 socket::Viewer::Member {
                     session_id: id.to_string(),

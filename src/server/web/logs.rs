@@ -1,7 +1,7 @@
 //! `GET /deployments/<id>/steps/<step id>/log`: a step's whole output as
 //! plain text, for logs longer than a page shows.
 
-use super::session;
+use super::bearer::{self, Token};
 use crate::server::store::{Db, deployments};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -13,10 +13,11 @@ use tower_sessions::Session;
 pub async fn step_log(
     State(db): State<Db>,
     session: Session,
+    token: Token,
     Path((deployment_id, step_id)): Path<(String, String)>,
 ) -> Response {
     let not_found = || (StatusCode::NOT_FOUND, "Log not found.\n").into_response();
-    let actor = match session::actor_of(&db, &session).await {
+    let actor = match bearer::actor_of(&db, &session, &token).await {
         Ok(Some(actor)) => actor,
         Ok(None) => return Redirect::to("/signin").into_response(),
         Err(e) => return e.into_response(),

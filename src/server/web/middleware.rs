@@ -22,6 +22,7 @@ fn is_page(path: &str) -> bool {
     !(path.starts_with("/api/")
         || path.starts_with("/pkg/")
         || path.starts_with("/hooks/")
+        || path.starts_with("/cli/")
         || path == "/ws"
         || last.contains('.'))
 }

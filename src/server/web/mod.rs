@@ -5,11 +5,15 @@
 //!
 //! - [`state`]: the shared state; [`context`]: what a server function
 //!   reads from its request; [`session`]: who is signed in;
+//!   [`bearer`]: API tokens in place of a session;
 //! - [`middleware`]: the page guard, same-origin writes, error statuses;
 //! - handlers: [`live`] (`/ws`), [`logs`], [`uploads`], [`hooks`]
-//!   (GitHub), [`previews`] (the preview hosts' outermost layer).
+//!   (GitHub), [`downloads`] (the command line's binary), [`previews`]
+//!   (the preview hosts' outermost layer).
 
+pub mod bearer;
 pub mod context;
+pub mod downloads;
 pub mod hooks;
 pub mod live;
 pub mod logs;

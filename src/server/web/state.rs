@@ -4,6 +4,7 @@ use super::throttle::Throttle;
 use crate::model::AppError;
 use crate::server::config::Config;
 use crate::server::engine::Engine;
+use crate::server::notifications::Notifier;
 use crate::server::realtime::bus::EventBus;
 use crate::server::store::Db;
 use axum::extract::FromRef;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub bus: EventBus,
     pub throttle: Arc<Throttle>,
     pub build: BuildId,
+    /// Sends notification hooks' deliveries.
+    pub notifier: Notifier,
 }
 
 /// The server's build as a browser sees it: a hash of the version and of

@@ -1,7 +1,7 @@
 //! `POST /api/upload_archive` (multipart: `site_id`, `archive`): reads the
 //! form within the upload limit and hands it to `uploads::deploy`.
 
-use super::session;
+use super::bearer::{self, Token};
 use super::state::AppState;
 use crate::model::{AppError, Deployment};
 use crate::server::uploads::{self, Upload};
@@ -16,6 +16,7 @@ use tower_sessions::Session;
 pub async fn upload_archive(
     State(state): State<AppState>,
     session: Session,
+    token: Token,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
@@ -23,7 +24,7 @@ pub async fn upload_archive(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    match receive(&state, &session, multipart).await {
+    match receive(&state, &session, &token, multipart).await {
         Ok(deployment) => {
             if wants_html {
                 Redirect::to(&format!("/deployments/{}", deployment.id)).into_response()
@@ -42,9 +43,10 @@ pub async fn upload_archive(
 async fn receive(
     state: &AppState,
     session: &Session,
+    token: &Token,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Deployment, AppError> {
-    let actor = session::actor_of(&state.db, session)
+    let actor = bearer::actor_of(&state.db, session, token)
         .await?
         .ok_or_else(AppError::unauthenticated)?
         .require_trigger()?;
