@@ -499,6 +499,25 @@ async fn a_receiver_failing_twice_gets_the_notification_once_as_a_success() {
         .await;
         assert_ne!(again.id, delivery.id);
         assert_eq!(receiver.next(SETTLE).await.delivery(), again.id.to_string());
+        // A redirect is not followed: it counts as a failure that says so.
+        receiver.script(&[Reply::Status(302)]);
+        let moved: Delivery = ok(
+            &ada,
+            &s,
+            "send_test_notification",
+            &[("id", &made.id.to_string())],
+        )
+        .await;
+        assert_eq!(moved.state, DeliveryState::Failed);
+        assert!(
+            moved
+                .last_error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("redirect"),
+            "{moved:?}"
+        );
+        assert_eq!(receiver.drain(Duration::from_millis(500)).await.len(), 1);
         // A failing test is tried once, and shows the answer.
         receiver.script(&[Reply::Status(503)]);
         let failed: Delivery = ok(
@@ -513,6 +532,54 @@ async fn a_receiver_failing_twice_gets_the_notification_once_as_a_success() {
             (DeliveryState::Failed, Some(503))
         );
         assert!(receiver.drain(Duration::from_secs(2)).await.len() == 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hooks_notifications_arrive_in_order_even_across_a_retry() {
+    on_both(&[ALLOW_PRIVATE], |s| async move {
+        let mut receiver = Receiver::start().await;
+        let ada = client();
+        let site = team_site(&s, &ada, "ada@example.com", "Docs").await;
+        hook(&s, &ada, &receiver.url, "site.locked,site.unlocked", &[]).await;
+        receiver.script(&[Reply::Status(500)]);
+        let id = site.id.to_string();
+        for round in 0..3 {
+            let reason = format!("freeze {round}");
+            ok::<Site>(
+                &ada,
+                &s,
+                "lock_site",
+                &[("site_id", &id), ("reason", &reason)],
+            )
+            .await;
+            ok::<Site>(&ada, &s, "unlock_site", &[("site_id", &id)]).await;
+        }
+        let mut got = Vec::new();
+        for _ in 0..7 {
+            got.push(receiver.next(SETTLE).await);
+        }
+        let events: Vec<&str> = got.iter().map(|r| r.event()).collect();
+        assert_eq!(
+            events,
+            [
+                "site.locked",
+                "site.locked",
+                "site.unlocked",
+                "site.locked",
+                "site.unlocked",
+                "site.locked",
+                "site.unlocked"
+            ],
+            "the first was retried before anything after it went"
+        );
+        assert_eq!(got[0].delivery(), got[1].delivery());
+        let reasons: Vec<String> = got
+            .iter()
+            .filter_map(|r| r.body().lock.map(|l| l.reason))
+            .collect();
+        assert_eq!(reasons, ["freeze 0", "freeze 0", "freeze 1", "freeze 2"]);
     })
     .await;
 }

@@ -286,25 +286,34 @@ fn outcome(d: &Deployment, json: bool, out: &mut Printer) -> Exit {
 }
 
 /// After Ctrl-C: cancels the deployment when asked to (the flag, or a
-/// "y" at the prompt on a terminal); otherwise says how to.
+/// "y" at the prompt on a terminal); otherwise says how to. A second
+/// Ctrl-C at the prompt leaves at once, the deployment running.
 async fn interrupted(client: &Client, d: &Deployment, cancel: bool, out: &mut Printer) {
     use std::io::IsTerminal;
-    let cancel = cancel || {
-        std::io::stdin().is_terminal() && {
-            out.line(&format!(
-                "Cancel {} on {} too? [y/N] ",
-                d.operation_name, d.site_name
-            ));
-            tokio::task::spawn_blocking(|| {
-                let mut answer = String::new();
-                let _ = std::io::stdin().read_line(&mut answer);
-                answer.trim().eq_ignore_ascii_case("y")
-            })
-            .await
-            .unwrap_or(false)
-        }
-    };
     let id = d.id.to_string();
+    let cancel = cancel
+        || {
+            std::io::stdin().is_terminal()
+                && {
+                    out.line(&format!(
+                        "Cancel {} on {} too? [y/N] ",
+                        d.operation_name, d.site_name
+                    ));
+                    let answer = tokio::task::spawn_blocking(|| {
+                        let mut answer = String::new();
+                        let _ = std::io::stdin().read_line(&mut answer);
+                        answer.trim().eq_ignore_ascii_case("y")
+                    });
+                    tokio::select! {
+                        yes = answer => yes.unwrap_or(false),
+                        _ = tokio::signal::ctrl_c() => {
+                            out.line(&format!("{} goes on; stop it with: flightdeck cancel {id}", d.operation_name));
+                            // The prompt's read cannot be interrupted: leave now.
+                            std::process::exit(Exit::Interrupted as i32);
+                        }
+                    }
+                }
+        };
     if cancel {
         match client.call::<()>("cancel_deployment", &[("id", &id)]).await {
             Ok(()) => out.line(&format!("Cancelled {}.", d.operation_name)),

@@ -22,8 +22,10 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a claim is held: longer than any try can take, so only a
 /// dead instance's claims run out.
 pub const HOLD: Duration = Duration::from_secs(60);
-/// How many notifications one round claims.
-const BATCH: i64 = 16;
+/// How many hooks one round claims notifications of...
+const HOOKS_PER_ROUND: i64 = 16;
+/// ...and how many of each hook's, sent one after another in order.
+const PER_HOOK: i64 = 16;
 /// The most of a receiver's answer kept for the log.
 const EXCERPT_BYTES: usize = 512;
 /// A safety net: the worker looks even when nothing woke it (a lost
@@ -114,16 +116,28 @@ impl Notifier {
         }
     }
 
-    /// Claims a batch and delivers it, each notification on its own
-    /// task; returns how many were claimed.
+    /// Claims a batch and delivers it: each hook's on a task of its own,
+    /// in order; after a failed try, the rest of that hook's wait for its
+    /// retry. Returns how many were claimed.
     async fn round(&self) -> Result<usize, sqlx::Error> {
         let claim = NotificationId::new();
-        let batch = outbox::claim(&self.inner.db, claim, HOLD, BATCH).await?;
-        let count = batch.len();
+        let db = &self.inner.db;
+        let batch = outbox::claim(db, claim, HOLD, HOOKS_PER_ROUND, PER_HOOK).await?;
+        let count = batch.iter().map(Vec::len).sum();
         let mut tasks = tokio::task::JoinSet::new();
-        for claimed in batch {
+        for group in batch {
             let notifier = self.clone();
-            tasks.spawn(async move { notifier.deliver(&claimed, claim).await });
+            tasks.spawn(async move {
+                for claimed in &group {
+                    if notifier.deliver(claimed, claim).await != Some(Outcome::Delivered) {
+                        let db = &notifier.inner.db;
+                        if let Err(e) = outbox::release(db, claim, claimed.hook_id).await {
+                            tracing::warn!(error = %e, "cannot release a hook's notifications");
+                        }
+                        break;
+                    }
+                }
+            });
         }
         while tasks.join_next().await.is_some() {}
         Ok(count)

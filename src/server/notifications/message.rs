@@ -156,6 +156,69 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::SiteId;
+    use crate::model::SiteLock;
+    use crate::model::integrations::NotifiedSite;
+
+    fn locked() -> NotificationBody {
+        let site = NotifiedSite {
+            id: SiteId(ulid::Ulid::from_parts(1, 1)),
+            name: "Docs".into(),
+        };
+        let lock = SiteLock {
+            by: None,
+            by_name: "Ada".into(),
+            reason: "release freeze".into(),
+            at: 1_700_000_000_000,
+        };
+        body(
+            NotificationId(ulid::Ulid::from_parts(2, 2)),
+            TeamId(ulid::Ulid::from_parts(3, 3)),
+            NotificationEvent::SiteLocked,
+            Payload {
+                occurred_at: 1_700_000_000_000,
+                subject: Subject::SiteLock {
+                    site,
+                    lock: Some(lock),
+                },
+            },
+            "https://deploys.example.com",
+        )
+    }
+
+    #[test]
+    fn a_body_says_what_happened_with_links_to_the_dashboard() {
+        let b = locked();
+        assert_eq!(b.text, "Docs was locked by Ada: release freeze");
+        assert_eq!(b.actor.as_deref(), Some("Ada"));
+        assert!(
+            b.links
+                .dashboard
+                .starts_with("https://deploys.example.com/sites/")
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&render(HookFormat::Json, &b)).unwrap();
+        assert_eq!(json["event"], "site.locked");
+        assert_eq!(json["lock"]["reason"], "release freeze");
+        assert!(json.get("deployment").is_none());
+    }
+
+    #[test]
+    fn a_slack_message_is_an_incoming_webhook_payload() {
+        let b = locked();
+        let json: serde_json::Value =
+            serde_json::from_slice(&render(HookFormat::Slack, &b)).unwrap();
+        assert_eq!(json["text"], b.text);
+        let attachment = &json["attachments"][0];
+        assert_eq!(attachment["color"], "#bf8700");
+        assert!(
+            attachment["text"]
+                .as_str()
+                .unwrap()
+                .contains("|Open in Flightdeck>")
+        );
+        assert_eq!(attachment["ts"], 1_700_000_000);
+    }
 
     #[test]
     fn the_signature_covers_the_timestamp_and_the_body() {

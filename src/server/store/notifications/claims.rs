@@ -47,56 +47,106 @@ pub(super) const CLAIMED_SELECT: &str = "select n.id, n.hook_id, n.team_id, n.ev
     n.attempts, n.manual, h.url, h.format, h.secret from notifications n \
     join notification_hooks h on h.id = n.hook_id";
 
-/// Claims up to `limit` due notifications of enabled hooks, held for
-/// `hold` (longer than a delivery can take); `claim` marks this claim.
-/// Each hook gets its notifications in order: only its oldest pending
-/// one is ever claimed (a later one waits while an earlier one retries),
-/// so a round claims at most one per hook, on any instance.
+/// Every hook's oldest pending notification, as SQL: only it may be
+/// claimed, so each hook's go out in the order they were written.
+const HEADS: &str =
+    "select min(p.id) from notifications p where p.state = 'pending' group by p.hook_id";
+
+/// Claims, for up to `hooks` enabled hooks whose oldest pending
+/// notification is due and not held, that one and up to `per_hook - 1`
+/// after it, held for `hold` (longer than their deliveries can take);
+/// `claim` marks this claim. Only a hook's oldest is claimed with `SKIP
+/// LOCKED`: the ones after it cannot be another instance's while it is
+/// pending. Answers them by hook, each hook's in order.
 pub async fn claim(
     db: &Db,
     claim: NotificationId,
     hold: Duration,
-    limit: i64,
-) -> Result<Vec<Claimed>, sqlx::Error> {
+    hooks: i64,
+    per_hook: i64,
+) -> Result<Vec<Vec<Claimed>>, sqlx::Error> {
     let now = now_ms();
+    let until = now + hold.as_millis() as i64;
     let skip_locked = match db.backend {
         Backend::Postgres => " for update of n skip locked",
         Backend::Sqlite => "",
     };
     let mut tx = db.pool.begin().await?;
-    sqlx::query(&format!(
+    let heads: Vec<(NotificationId, NotificationHookId)> = sqlx::query_as(&format!(
         "update notifications set claimed_by = $1, claimed_until = $2 where id in (\
          select n.id from notifications n join notification_hooks h on h.id = n.hook_id \
-         where n.state = 'pending' and n.next_attempt_at <= $3 \
+         where n.id in ({HEADS}) and n.next_attempt_at <= $3 \
          and (n.claimed_until is null or n.claimed_until < $3) and h.disabled_at is null \
-         and not exists (select 1 from notifications e where e.hook_id = n.hook_id \
-         and e.state = 'pending' and e.id < n.id) \
-         order by n.next_attempt_at, n.id limit $4{skip_locked})"
+         order by n.next_attempt_at, n.id limit $4{skip_locked}) returning id, hook_id"
     ))
     .bind(claim)
-    .bind(now + hold.as_millis() as i64)
+    .bind(until)
     .bind(now)
-    .bind(limit)
-    .execute(&mut *tx)
+    .bind(hooks)
+    .fetch_all(&mut *tx)
     .await?;
-    let claimed = sqlx::query_as(&format!(
-        "{CLAIMED_SELECT} where n.claimed_by = $1 order by n.next_attempt_at, n.id"
+    if per_hook > 1 {
+        for (head, hook_id) in &heads {
+            sqlx::query(
+                "update notifications set claimed_by = $1, claimed_until = $2 where id in (\
+                 select id from notifications where hook_id = $3 and state = 'pending' \
+                 and id > $4 and next_attempt_at <= $5 \
+                 and (claimed_until is null or claimed_until < $5) order by id limit $6)",
+            )
+            .bind(claim)
+            .bind(until)
+            .bind(hook_id)
+            .bind(head)
+            .bind(now)
+            .bind(per_hook - 1)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let claimed: Vec<Claimed> = sqlx::query_as(&format!(
+        "{CLAIMED_SELECT} where n.claimed_by = $1 order by n.hook_id, n.id"
     ))
     .bind(claim)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(claimed)
+    let mut by_hook: Vec<Vec<Claimed>> = Vec::new();
+    for row in claimed {
+        match by_hook.last_mut() {
+            Some(group) if group[0].hook_id == row.hook_id => group.push(row),
+            _ => by_hook.push(vec![row]),
+        }
+    }
+    Ok(by_hook)
 }
 
-/// When the next pending notification of an enabled hook is due.
+/// Lets go of what is left of a claim on a hook's notifications (after
+/// one of them failed: the ones after it wait for it again).
+pub async fn release(
+    db: &Db,
+    claim: NotificationId,
+    hook_id: NotificationHookId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update notifications set claimed_by = null, claimed_until = null \
+         where claimed_by = $1 and hook_id = $2 and state = 'pending'",
+    )
+    .bind(claim)
+    .bind(hook_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// When the next claimable notification is due: each enabled hook's
+/// oldest pending one, or if it is held, when its hold runs out.
 pub async fn next_due(db: &Db) -> Result<Option<i64>, sqlx::Error> {
-    let (due,): (Option<i64>,) = sqlx::query_as(
+    let (due,): (Option<i64>,) = sqlx::query_as(&format!(
         "select min(case when n.claimed_until is not null and n.claimed_until > n.next_attempt_at \
          then n.claimed_until else n.next_attempt_at end) \
          from notifications n join notification_hooks h on h.id = n.hook_id \
-         where n.state = 'pending' and h.disabled_at is null",
-    )
+         where n.id in ({HEADS}) and h.disabled_at is null"
+    ))
     .fetch_one(&db.pool)
     .await?;
     Ok(due)

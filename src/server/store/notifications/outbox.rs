@@ -186,21 +186,27 @@ async fn insert(
     event: NotificationEvent,
     payload: &str,
 ) -> Result<(), sqlx::Error> {
-    let now = now_ms();
-    for &hook_id in hooks {
-        sqlx::query(
-            "insert into notifications (id, hook_id, team_id, event, payload, state, attempts, \
-             next_attempt_at, created_at) values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-        )
-        .bind(NotificationId::new())
-        .bind(hook_id)
+    // One statement for every hook, the payload sent once.
+    let rows: Vec<String> = (0..hooks.len())
+        .map(|i| {
+            let (id, hook) = (5 + 2 * i, 6 + 2 * i);
+            format!("(${id}, ${hook}, $1, $2, $3, 'pending', 0, $4, $4)")
+        })
+        .collect();
+    let sql = format!(
+        "insert into notifications (id, hook_id, team_id, event, payload, state, attempts, \
+         next_attempt_at, created_at) values {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql)
         .bind(team_id)
         .bind(event)
         .bind(payload)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+        .bind(now_ms());
+    for &hook_id in hooks {
+        query = query.bind(NotificationId::new()).bind(hook_id);
     }
+    query.execute(&mut **tx).await?;
     if db.backend == Backend::Postgres {
         // Delivered at commit, to every instance (this one included).
         sqlx::query("select pg_notify($1, '')")
