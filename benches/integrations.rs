@@ -25,7 +25,7 @@ mod common;
 use common::db::postgres;
 use common::receiver::Receiver;
 use common::server::{Server, client, ok, sign_up, start_with_pipelines_and};
-use flightdeck::model::{NewApiToken, NewNotificationHook, Site, SiteId, TeamId, UserId};
+use flightdeck::model::{NewApiToken, NewNotificationHook, SiteId, TeamId, UserId};
 use flightdeck::server::store::locks::{self, Locker};
 use std::time::{Duration, Instant};
 
@@ -61,19 +61,7 @@ async fn team(pg: bool) -> Team {
     let s = start_with_pipelines_and(PIPELINES, &args).await;
     let c = client();
     let me = sign_up(&c, &s, "ada@example.com", "Bench").await;
-    let site: Site = ok(
-        &c,
-        &s,
-        "create_site",
-        &[
-            ("name", "Docs"),
-            ("repository", "https://github.com/example/docs"),
-            ("branch", "main"),
-            ("auto_deploy", "off"),
-        ],
-    )
-    .await;
-    common::server::wait_idle(&c, &s, &site.id.to_string()).await;
+    let site = common::server::new_site(&c, &s, "Docs").await;
     Team {
         _db: db,
         team_id: me.team.id,

@@ -7,7 +7,7 @@ mod common;
 
 use common::eventually;
 use common::server::{
-    SETTLE, Server, client, get_deployment, ok, sign_up, start_with_pipelines, wait_idle,
+    SETTLE, Server, client, get_deployment, new_site, ok, sign_up, start_with_pipelines,
     wait_status,
 };
 use flightdeck::model::{Deployment, DeploymentStatus, NewApiToken, Site};
@@ -42,19 +42,7 @@ async fn team() -> Team {
     let s = start_with_pipelines(PIPELINES).await;
     let c = client();
     sign_up(&c, &s, "ada@example.com", "Ada's").await;
-    let site: Site = ok(
-        &c,
-        &s,
-        "create_site",
-        &[
-            ("name", "Docs"),
-            ("repository", "https://github.com/example/docs"),
-            ("branch", "main"),
-            ("auto_deploy", "off"),
-        ],
-    )
-    .await;
-    let site = wait_idle(&c, &s, &site.id.to_string()).await;
+    let site = new_site(&c, &s, "Docs").await;
     let made: NewApiToken = ok(
         &c,
         &s,

@@ -6,7 +6,6 @@
 
 mod common;
 
-use common::db::postgres;
 use common::eventually;
 use common::github::{fixture, hooked_site};
 use common::server::{
@@ -46,16 +45,15 @@ async fn server(pg: Option<&str>, extra: &[&str]) -> Server {
     start_with_pipelines_and(PIPELINES, &args).await
 }
 
-/// Runs `test` on SQLite and, when it answers, on PostgreSQL.
+/// Runs `test` on SQLite and, when it answers, on PostgreSQL, with
+/// [`PIPELINES`] and `extra` flags. Retention runs only when a test asks.
 async fn on_both<F, Fut>(extra: &[&str], test: F)
 where
     F: Fn(Server) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    test(server(None, extra).await).await;
-    if let Some(pg) = postgres().await {
-        test(server(Some(&pg.url), extra).await).await;
-    }
+    let flags = [&["--retention-secs=86400"], extra].concat();
+    common::server::on_both_servers(PIPELINES, &flags, test).await
 }
 
 /// Ada's team, signed in on `c`, with the site of GitHub's examples (its

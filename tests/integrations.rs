@@ -10,8 +10,8 @@ use common::db::postgres;
 use common::eventually;
 use common::receiver::{Receiver, Reply};
 use common::server::{
-    SETTLE, Server, TEST_PIPELINES, call, client, join_as_viewer, ok, refused, sign_up,
-    start_with_pipelines_and, wait_finished, wait_idle,
+    SETTLE, Server, TEST_PIPELINES, call, client, join_as_viewer, new_site, ok, on_both_servers,
+    refused, sign_up, start_with_pipelines_and, wait_finished,
 };
 use flightdeck::model::{
     ApiToken, Delivery, DeliveryState, Deployment, DeploymentStatus, NewApiToken,
@@ -25,48 +25,19 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const ALLOW_PRIVATE: &str = "--hooks-allow-private=1";
 
-async fn server(pg: Option<&str>, extra: &[&str]) -> Server {
-    let mut args: Vec<String> = pg
-        .map(|url| format!("--database-url={url}"))
-        .into_iter()
-        .collect();
-    args.extend(extra.iter().map(|a| a.to_string()));
-    start_with_pipelines_and(TEST_PIPELINES, &args).await
-}
-
 /// Runs `test` on SQLite and, when it answers, on PostgreSQL.
 async fn on_both<F, Fut>(extra: &[&str], test: F)
 where
     F: Fn(Server) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    test(server(None, extra).await).await;
-    if let Some(pg) = postgres().await {
-        test(server(Some(&pg.url), extra).await).await;
-    }
+    on_both_servers(TEST_PIPELINES, extra, test).await
 }
 
 /// Ada's team, signed in on `c`, with one site.
 async fn team_site(s: &Server, c: &reqwest::Client, email: &str, name: &str) -> Site {
     sign_up(c, s, email, &format!("{name}'s team")).await;
-    new_site(s, c, name).await
-}
-
-/// A site of `c`'s team, once its first operations are done.
-async fn new_site(s: &Server, c: &reqwest::Client, name: &str) -> Site {
-    let site: Site = ok(
-        c,
-        s,
-        "create_site",
-        &[
-            ("name", name),
-            ("repository", "https://github.com/example/site"),
-            ("branch", "main"),
-            ("auto_deploy", "off"),
-        ],
-    )
-    .await;
-    wait_idle(c, s, &site.id.to_string()).await
+    new_site(c, s, name).await
 }
 
 async fn token(s: &Server, c: &reqwest::Client, name: &str, role: &str) -> NewApiToken {
@@ -326,7 +297,7 @@ async fn a_deploy_notifies_queued_started_and_succeeded_in_order_signed() {
         let mut receiver = Receiver::start().await;
         let ada = client();
         let site = team_site(&s, &ada, "ada@example.com", "Docs").await;
-        let other = new_site(&s, &ada, "Blog").await;
+        let other = new_site(&ada, &s, "Blog").await;
         let all = "deployment.queued,deployment.started,deployment.succeeded,deployment.failed";
         let team_hook = hook(&s, &ada, &receiver.url, all, &[]).await;
         // A hook for the other site only, and another team's hook: neither hears of Docs.
@@ -344,10 +315,7 @@ async fn a_deploy_notifies_queued_started_and_succeeded_in_order_signed() {
         hook(&s, &eve, &elsewhere.url, all, &[]).await;
 
         let d = deploy(&s, &ada, &site, "main").await;
-        let mut got = Vec::new();
-        for _ in 0..3 {
-            got.push(receiver.next(SETTLE).await);
-        }
+        let got = receiver.take(3, SETTLE).await;
         let events: Vec<&str> = got.iter().map(|r| r.event()).collect();
         assert_eq!(
             events,
@@ -451,12 +419,7 @@ async fn a_receiver_failing_twice_gets_the_notification_once_as_a_success() {
         .await;
         receiver.script(&[Reply::Status(500), Reply::Status(500), Reply::Status(200)]);
         deploy(&s, &ada, &site, "main").await;
-        let tries: Vec<_> = [
-            receiver.next(SETTLE).await,
-            receiver.next(SETTLE).await,
-            receiver.next(SETTLE).await,
-        ]
-        .into();
+        let tries = receiver.take(3, SETTLE).await;
         let ids: Vec<&str> = tries.iter().map(|r| r.delivery()).collect();
         assert!(
             ids.iter().all(|id| *id == ids[0]),
@@ -556,10 +519,7 @@ async fn a_hooks_notifications_arrive_in_order_even_across_a_retry() {
             .await;
             ok::<Site>(&ada, &s, "unlock_site", &[("site_id", &id)]).await;
         }
-        let mut got = Vec::new();
-        for _ in 0..7 {
-            got.push(receiver.next(SETTLE).await);
-        }
+        let got = receiver.take(7, SETTLE).await;
         let events: Vec<&str> = got.iter().map(|r| r.event()).collect();
         assert_eq!(
             events,
@@ -713,9 +673,11 @@ async fn a_hook_that_keeps_failing_is_disabled_with_the_reason() {
 async fn with_two_instances_each_notification_is_delivered_once() {
     let Some(pg) = postgres().await else { return };
     let mut receiver = Receiver::start().await;
-    let one = server(Some(&pg.url), &[ALLOW_PRIVATE]).await;
+    let on_pg = format!("--database-url={}", pg.url);
+    let one =
+        start_with_pipelines_and(TEST_PIPELINES, &[on_pg.clone(), ALLOW_PRIVATE.into()]).await;
     let data = format!("--data-dir={}", one.data.display());
-    let two = server(Some(&pg.url), &[ALLOW_PRIVATE, &data]).await;
+    let two = start_with_pipelines_and(TEST_PIPELINES, &[on_pg, ALLOW_PRIVATE.into(), data]).await;
     let ada = client();
     let site = team_site(&one, &ada, "ada@example.com", "Docs").await;
     hook(
@@ -741,8 +703,7 @@ async fn with_two_instances_each_notification_is_delivered_once() {
         assert_eq!(d.status, DeploymentStatus::Completed);
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for _ in 0..15 {
-        let r = receiver.next(SETTLE).await;
+    for r in receiver.take(15, SETTLE).await {
         *seen.entry(r.delivery().to_string()).or_default() += 1;
     }
     assert!(

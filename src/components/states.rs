@@ -65,3 +65,30 @@ pub fn NotFoundState(
         </div>
     }
 }
+
+/// A list a card loads: a line while it loads, its error, a line when it
+/// is empty, or `list` of what came.
+#[component]
+pub fn CardList<T, F, V>(
+    items: Resource<Result<Vec<T>, AppError>>,
+    loading: &'static str,
+    empty: &'static str,
+    list: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(Vec<T>) -> V + Copy + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=move || view! { <p class="muted">{loading}</p> }>
+            {move || Suspend::new(async move {
+                match items.await {
+                    Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                    Ok(found) if found.is_empty() => view! { <p class="muted">{empty}</p> }.into_any(),
+                    Ok(found) => list(found).into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -134,6 +134,15 @@ impl Receiver {
             .expect("receiver open")
     }
 
+    /// The next `n` requests, each within `within` of the one before.
+    pub async fn take(&mut self, n: usize, within: Duration) -> Vec<Received> {
+        let mut all = Vec::with_capacity(n);
+        for _ in 0..n {
+            all.push(self.next(within).await);
+        }
+        all
+    }
+
     /// Whatever arrives within `within`.
     pub async fn drain(&mut self, within: Duration) -> Vec<Received> {
         let mut all = Vec::new();

@@ -178,6 +178,43 @@ pub async fn sign_up(c: &reqwest::Client, s: &Server, email: &str, team: &str) -
     .await
 }
 
+/// A site of `c`'s team (auto-deploy off), once its first operations are done.
+pub async fn new_site(c: &reqwest::Client, s: &Server, name: &str) -> Site {
+    let repository = format!(
+        "https://github.com/example/{}",
+        name.to_lowercase().replace(' ', "-")
+    );
+    let site: Site = ok(
+        c,
+        s,
+        "create_site",
+        &[
+            ("name", name),
+            ("repository", &repository),
+            ("branch", "main"),
+            ("auto_deploy", "off"),
+        ],
+    )
+    .await;
+    wait_idle(c, s, &site.id.to_string()).await
+}
+
+/// Runs `test` on a server with `pipelines` and `extra` flags on SQLite,
+/// then, when it answers, on PostgreSQL (a database of its own).
+pub async fn on_both_servers<F, Fut>(pipelines: &str, extra: &[&str], test: F)
+where
+    F: Fn(Server) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let flags: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    test(start_with_pipelines_and(pipelines, &flags).await).await;
+    if let Some(pg) = super::db::postgres().await {
+        let mut on_pg = flags.clone();
+        on_pg.push(format!("--database-url={}", pg.url));
+        test(start_with_pipelines_and(pipelines, &on_pg).await).await;
+    }
+}
+
 pub async fn count(db: &Db, table: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
         .fetch_one(&db.pool)

@@ -7,6 +7,7 @@ use crate::api::integrations::{
     UpdateNotificationHook,
 };
 use crate::components::copy_field::CopyField;
+use crate::components::states::CardList;
 use crate::components::time::RelativeTime;
 use crate::model::{AppError, Delivery, DeliveryState, NotificationEvent, NotificationHook, Site};
 use leptos::prelude::*;
@@ -43,22 +44,13 @@ pub fn NotificationHooksCard(
                 "Flightdeck posts each event you pick to your URL as it happens: signed JSON for your own service (see the README for the signature), or a Slack incoming webhook. A failing receiver is retried for about half an hour, then the hook is disabled."
             </p>
             <NewHookForm sites create=actions.create />
-            <Transition fallback=|| view! { <p class="muted">"Loading hooks…"</p> }>
-                {move || Suspend::new(async move {
-                    match hooks.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="muted">"No notification hooks yet."</p>
-                        }.into_any(),
-                        Ok(list) => view! {
-                            <ActionErrors actions />
-                            <ul class="hook-list">
-                                {list.into_iter().map(|hook| view! { <HookItem hook actions /> }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <CardList items=hooks loading="Loading hooks…" empty="No notification hooks yet."
+                list=move |list| view! {
+                    <ActionErrors actions />
+                    <ul class="hook-list">
+                        {list.into_iter().map(|hook| view! { <HookItem hook actions /> }).collect_view()}
+                    </ul>
+                } />
         </section>
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::api::teams::{CreateInvite, RevokeInvite};
 use crate::components::copy_field::CopyField;
+use crate::components::states::CardList;
 use crate::components::time::RelativeTime;
 use crate::model::{AppError, Invite, InviteState};
 use leptos::prelude::*;
@@ -47,17 +48,8 @@ pub fn InvitesCard(
                 }.into_any(),
                 None => ().into_any(),
             }}
-            <Transition fallback=|| view! { <p class="muted">"Loading invites…"</p> }>
-                {move || Suspend::new(async move {
-                    match invites.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="muted">"No invites yet."</p>
-                        }.into_any(),
-                        Ok(list) => view! { <InviteList list revoke /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <CardList items=invites loading="Loading invites…" empty="No invites yet."
+                list=move |list| view! { <InviteList list revoke /> } />
         </section>
     }
 }

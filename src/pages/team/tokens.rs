@@ -3,6 +3,7 @@
 
 use crate::api::integrations::{CreateApiToken, RevokeApiToken};
 use crate::components::copy_field::CopyField;
+use crate::components::states::CardList;
 use crate::components::time::RelativeTime;
 use crate::model::{ApiToken, AppError, Role};
 use leptos::prelude::*;
@@ -59,17 +60,8 @@ pub fn ApiTokensCard(
                 }.into_any(),
                 None => ().into_any(),
             }}
-            <Transition fallback=|| view! { <p class="muted">"Loading tokens…"</p> }>
-                {move || Suspend::new(async move {
-                    match tokens.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="muted">"No API tokens yet."</p>
-                        }.into_any(),
-                        Ok(list) => view! { <TokenList list revoke /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <CardList items=tokens loading="Loading tokens…" empty="No API tokens yet."
+                list=move |list| view! { <TokenList list revoke /> } />
         </section>
     }
 }

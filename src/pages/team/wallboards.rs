@@ -3,6 +3,7 @@
 
 use crate::api::wallboard::{CreateWallboardLink, RevokeWallboardLink};
 use crate::components::copy_field::CopyField;
+use crate::components::states::CardList;
 use crate::components::time::RelativeTime;
 use crate::model::{AppError, WallboardLink};
 use leptos::prelude::*;
@@ -47,17 +48,8 @@ pub fn WallboardLinksCard(
                 }.into_any(),
                 None => ().into_any(),
             }}
-            <Transition fallback=|| view! { <p class="muted">"Loading wallboard links…"</p> }>
-                {move || Suspend::new(async move {
-                    match links.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="muted">"No wallboard links yet."</p>
-                        }.into_any(),
-                        Ok(list) => view! { <LinkList list revoke /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <CardList items=links loading="Loading wallboard links…" empty="No wallboard links yet."
+                list=move |list| view! { <LinkList list revoke /> } />
         </section>
     }
 }
