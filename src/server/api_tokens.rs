@@ -92,8 +92,9 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<TokenActor>, Ap
     let recently = holder
         .last_used_at
         .is_some_and(|at| super::store::now_ms() - at < api_tokens::USED_EVERY_MS);
-    if !recently {
-        api_tokens::used(db, holder.id).await?;
+    // Bookkeeping: a failed write of "last used" does not refuse the call.
+    if !recently && let Err(e) = api_tokens::used(db, holder.id).await {
+        tracing::warn!(error = %e.message, "cannot record an API token's use");
     }
     Ok(Some(TokenActor {
         token_id: holder.id,
