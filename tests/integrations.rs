@@ -383,6 +383,35 @@ async fn a_deploy_notifies_queued_started_and_succeeded_in_order_signed() {
         // Eve sees only her own hook.
         let eves: Vec<NotificationHook> = ok(&eve, &s, "list_notification_hooks", &[]).await;
         assert_eq!(eves.len(), 1);
+        // Nor can she point a hook at Ada's site, or change Ada's hook.
+        let (status, _) = refused(
+            &eve,
+            &s,
+            "create_notification_hook",
+            &[
+                ("url", &receiver.url),
+                ("events", all),
+                ("site_id", &site.id.to_string()),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = refused(
+            &eve,
+            &s,
+            "update_notification_hook",
+            &[("id", &team_hook.id.to_string()), ("url", &elsewhere.url)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = refused(
+            &eve,
+            &s,
+            "redeliver_notification",
+            &[("id", &mine.deliveries[0].id.to_string())],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _) = refused(
             &eve,
             &s,
