@@ -11,6 +11,15 @@
 //! failed or cancelled, 2 refused, 3 the server could not be reached,
 //! 130 interrupted.
 
+/// `println!` for the command line's output, which does not panic when
+/// its reader went away (`flightdeck logs … | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod client;
 pub mod exit;
 pub mod follow;
@@ -200,9 +209,11 @@ async fn execute(cli: &Cli) -> Result<Exit, Failure> {
             if cli.json {
                 read::print_json(&after);
             } else {
-                println!(
+                say!(
                     "{} on {}: {}",
-                    after.operation_name, after.site_name, after.status
+                    after.operation_name,
+                    after.site_name,
+                    after.status
                 );
             }
             Ok(Exit::Completed)
@@ -229,9 +240,12 @@ async fn start(
         if json {
             read::print_json(&started);
         } else {
-            println!(
+            say!(
                 "{} on {} is {} ({})",
-                started.operation_name, started.site_name, started.status, started.id
+                started.operation_name,
+                started.site_name,
+                started.status,
+                started.id
             );
         }
         return Ok(Exit::Completed);

@@ -42,7 +42,7 @@ pub async fn status(client: &Client, json: bool, site: Option<&str>) -> Result<E
         print_json(&page.deployments);
         return Ok(Exit::Completed);
     }
-    println!("{} ({}), {}", site.name, site.slug, site.state.as_str());
+    say!("{} ({}), {}", site.name, site.slug, site.state.as_str());
     let rows: Vec<[String; 4]> = page
         .deployments
         .iter()
@@ -119,7 +119,7 @@ fn print_stored(d: &Deployment, out: &mut Printer) {
 }
 
 pub fn print_json<T: serde::Serialize>(value: &T) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
@@ -139,13 +139,13 @@ fn table<const N: usize>(headers: &[&str; N], rows: &[[String; N]]) {
             .zip(widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        say!("{}", padded.join("  ").trim_end());
     };
     line(headers.to_vec());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
     }
     if rows.is_empty() {
-        println!("(none)");
+        say!("(none)");
     }
 }
