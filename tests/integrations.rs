@@ -123,6 +123,22 @@ async fn a_token_acts_without_a_cookie_within_its_role_and_team_until_revoked() 
         let eve_sees: Vec<Site> = ok(&eve_bot, &s, "list_sites", &[]).await;
         assert_eq!(eve_sees.len(), 1);
 
+        // A token cannot grant lasting access (a leaked one cannot outlive
+        // its revocation): no tokens, invites, links or hooks.
+        for (name, form) in [
+            ("create_invite", vec![("role", "viewer")]),
+            ("create_wallboard_link", vec![("name", "tv")]),
+            (
+                "create_notification_hook",
+                vec![
+                    ("url", "https://example.com/"),
+                    ("events", "deployment.failed"),
+                ],
+            ),
+        ] {
+            let (status, _) = refused(&eve_bot, &s, name, &form).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
+        }
         // A token cannot make tokens (a leaked one cannot outlive its revocation).
         let (status, _) = refused(
             &bot,
@@ -260,7 +276,7 @@ async fn nobody_mints_a_role_above_their_own_and_tokens_follow_their_maker() {
             &[("user_id", &bea_id), ("role", "member")],
         )
         .await;
-        let (status, _) = refused(&bot, &s, "create_invite", &[("role", "viewer")]).await;
+        let (status, _) = refused(&bot, &s, "list_invites", &[]).await;
         assert_eq!(
             status,
             StatusCode::FORBIDDEN,

@@ -82,7 +82,7 @@ pub async fn create_notification_hook(
 ) -> Result<NewNotificationHook, AppError> {
     use self::ssr::*;
     let state = cx::state()?;
-    let actor = cx::actor(&state).await?.require_trigger()?;
+    let actor = cx::member(&state).await?.require_trigger()?;
     let site_id = present(&site_id).map(|id| cx::id(id, "Site")).transpose()?;
     let form = HookForm {
         url: Some(&url),
@@ -107,7 +107,7 @@ pub async fn update_notification_hook(
 ) -> Result<(), AppError> {
     use self::ssr::*;
     let state = cx::state()?;
-    let actor = cx::actor(&state).await?.require_trigger()?;
+    let actor = cx::member(&state).await?.require_trigger()?;
     let form = HookForm {
         url: present(&url),
         events: present(&events),

@@ -30,7 +30,7 @@ pub async fn list_members() -> Result<Vec<MemberInfo>, AppError> {
 pub async fn add_member(email: String, role: String) -> Result<(), AppError> {
     use self::ssr::*;
     let state = cx::state()?;
-    let actor = cx::actor(&state).await?.require_owner()?;
+    let actor = cx::member(&state).await?.require_owner()?;
     let email = validate::email(&email)?;
     members::add_member(&state.db, actor.team_id, &email, parse_role(&role)?).await
 }
@@ -62,7 +62,7 @@ pub async fn remove_member(user_id: String) -> Result<(), AppError> {
 pub async fn create_invite(role: String) -> Result<NewInvite, AppError> {
     use self::ssr::*;
     let state = cx::state()?;
-    let owner = cx::actor(&state).await?.require_owner()?;
+    let owner = cx::member(&state).await?.require_owner()?;
     let host = cx::request_host();
     teams::invite(
         &state.db,

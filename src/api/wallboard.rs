@@ -62,7 +62,7 @@ pub async fn get_wallboard(
 pub async fn create_wallboard_link(name: String) -> Result<NewWallboardLink, AppError> {
     use self::ssr::*;
     let state = cx::state()?;
-    let actor = cx::actor(&state).await?.require_trigger()?;
+    let actor = cx::member(&state).await?.require_trigger()?;
     let host = cx::request_host();
     wallboard::create_link(&state.db, &state.config, &actor, &name, host.as_deref()).await
 }

@@ -44,6 +44,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("flightdeck-cli/", env!("CARGO_PKG_VERSION")))
+            // `cancel_deployment` answers within about 10 s; nothing takes a minute.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|e| Failure::unreachable(format!("cannot start an HTTP client: {e}")))?;
         Ok(Self {

@@ -12,6 +12,10 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+/// How long the live channel may stay silent (it sends a heartbeat every
+/// 20 s) before the connection counts as lost.
+const SILENCE: Duration = Duration::from_secs(65);
+
 /// How a deployment being followed came to an end.
 pub enum Ended {
     /// It finished; here it is, as stored.
@@ -269,7 +273,9 @@ pub async fn follow(
             return Ok(Ended::Finished(Box::new(fresh)));
         }
         tokio::select! {
-            message = client::next_message(&mut socket) => match message {
+            // Quiet for three heartbeats: the connection died without a
+            // word (a NAT timeout, a partition); treat it as lost.
+            message = tokio::time::timeout(SILENCE, client::next_message(&mut socket)) => match message.ok().flatten() {
                 Some(LiveMessage::Deployment { deployment, .. }) if deployment.id == id => {
                     if deployment.version > shown.deployment.version {
                         for step in &deployment.steps {

@@ -19,13 +19,15 @@ use std::time::{Duration, Instant};
 
 /// How long a receiver has to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a claim is held: longer than any try can take, so only a
-/// dead instance's claims run out.
+/// How long a claim is held: longer than a round's tries of one hook can
+/// take ([`PER_HOOK`] × [`TIMEOUT`]), so only a dead instance's claims run out.
 pub const HOLD: Duration = Duration::from_secs(60);
 /// How many hooks one round claims notifications of...
 const HOOKS_PER_ROUND: i64 = 16;
-/// ...and how many of each hook's, sent one after another in order.
-const PER_HOOK: i64 = 16;
+/// ...and how many of each hook's, sent one after another in order: few
+/// enough that all of them fit in the hold ([`TIMEOUT`] each).
+const PER_HOOK: i64 = 5;
+const _: () = assert!(PER_HOOK as u64 * TIMEOUT.as_secs() < HOLD.as_secs());
 /// The most of a receiver's answer kept for the log.
 const EXCERPT_BYTES: usize = 512;
 /// A safety net: the worker looks even when nothing woke it (a lost
@@ -129,12 +131,18 @@ impl Notifier {
             let notifier = self.clone();
             tasks.spawn(async move {
                 for claimed in &group {
-                    if notifier.deliver(claimed, claim).await != Some(Outcome::Delivered) {
-                        let db = &notifier.inner.db;
-                        if let Err(e) = outbox::release(db, claim, claimed.hook_id).await {
-                            tracing::warn!(error = %e, "cannot release a hook's notifications");
+                    match notifier.deliver(claimed, claim).await {
+                        Some(Outcome::Delivered) => {}
+                        // Not recorded: keep the claim until it runs out,
+                        // rather than sending it again at once.
+                        None => break,
+                        Some(_) => {
+                            let db = &notifier.inner.db;
+                            if let Err(e) = outbox::release(db, claim, claimed.hook_id).await {
+                                tracing::warn!(error = %e, "cannot release a hook's notifications");
+                            }
+                            break;
                         }
-                        break;
                     }
                 }
             });
@@ -249,7 +257,9 @@ impl Notifier {
         Attempt {
             status: Some(status.as_u16()),
             error,
-            response: (!excerpt.is_empty()).then(|| String::from_utf8_lossy(&excerpt).into_owned()),
+            // Text without NUL (PostgreSQL's text cannot hold it).
+            response: (!excerpt.is_empty())
+                .then(|| String::from_utf8_lossy(&excerpt).replace('\0', "\u{fffd}")),
             duration_ms: started.elapsed().as_millis() as i64,
         }
     }

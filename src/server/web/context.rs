@@ -28,8 +28,10 @@ pub async fn actor(state: &AppState) -> Result<Actor, AppError> {
     member(state).await
 }
 
-/// The signed-in member, never a token: for what a token may not do
-/// (making more tokens, so a leaked one cannot outlive its revocation).
+/// The signed-in member, never a token: for what a token may not do,
+/// everything that grants lasting access (tokens, invites, members,
+/// wallboard links, where notifications go), so a leaked token cannot
+/// outlive its revocation.
 pub async fn member(state: &AppState) -> Result<Actor, AppError> {
     if token().is_some() {
         return Err(AppError::forbidden(

@@ -75,7 +75,7 @@ pub async fn claim(
     let heads: Vec<(NotificationId, NotificationHookId)> = sqlx::query_as(&format!(
         "update notifications set claimed_by = $1, claimed_until = $2 where id in (\
          select n.id from notifications n join notification_hooks h on h.id = n.hook_id \
-         where n.id in ({HEADS}) and n.next_attempt_at <= $3 \
+         where n.id in ({HEADS}) and n.state = 'pending' and n.next_attempt_at <= $3 \
          and (n.claimed_until is null or n.claimed_until < $3) and h.disabled_at is null \
          order by n.next_attempt_at, n.id limit $4{skip_locked}) returning id, hook_id"
     ))
@@ -104,7 +104,7 @@ pub async fn claim(
         }
     }
     let claimed: Vec<Claimed> = sqlx::query_as(&format!(
-        "{CLAIMED_SELECT} where n.claimed_by = $1 order by n.hook_id, n.id"
+        "{CLAIMED_SELECT} where n.claimed_by = $1 and n.state = 'pending' order by n.hook_id, n.id"
     ))
     .bind(claim)
     .fetch_all(&mut *tx)
