@@ -237,6 +237,17 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
     Ok((router(state.clone()), state))
 }
 
+/// The app's pages, listed once per process: listing them runs the app
+/// with resource loading switched off for the whole process (Leptos's
+/// `SuppressResourceLoad` is a global flag), so a second listing while
+/// another server in the process renders would leave that page waiting
+/// forever (leptos-rs/leptos#4773). Tests start many servers in one process.
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Every route, and the layers around them (outermost last).
 fn router(state: AppState) -> Router {
     let store = DbSessionStore::new(state.db.clone());
@@ -255,7 +266,7 @@ fn router(state: AppState) -> Router {
     let app = Router::new()
         .leptos_routes_with_context(
             &state,
-            generate_route_list(App),
+            routes(),
             move || provide_context(context_state.clone()),
             move || shell(options.clone()),
         )
