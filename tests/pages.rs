@@ -176,13 +176,34 @@ async fn a_long_log_shows_its_tail_and_links_the_whole() {
     let view: Deployment = ok(&c, &s, "get_deployment_view", &[("id", &id.to_string())]).await;
     let shown = &view.steps[0].output;
     let offset = view.steps[0].output_offset as usize;
-    assert!(shown.len() <= 512 * 1024 && shown.ends_with("LAST LINE\n"));
+    assert!(shown.len() <= 64 * 1024 && shown.ends_with("LAST LINE\n"));
     assert_eq!(offset + shown.len(), output.len());
     assert!(shown.starts_with("0123"), "starts at a line");
+    assert_eq!(
+        view.steps[0].output_line as usize,
+        output[..offset].matches('\n').count()
+    );
 
+    // A closed step costs the page its tail's data and a link to its raw log.
     let (_, html) = page(&c, &s, &format!("/deployments/{id}")).await;
-    assert!(html.contains("Showing the last") && html.contains("Open the full log"));
-    assert!(!html.contains("FIRST LINE"));
+    assert!(html.contains("Open this step"), "no link to the raw log");
+    assert!(!html.contains("FIRST LINE") && !html.contains("id=\"step-1-L"));
+    // An open one (a failed step opens) shows its last lines, numbered as
+    // in the whole log, and links the rest.
+    sqlx::query("update deployment_steps set status = 'failed' where id = $1")
+        .bind(step.to_string())
+        .execute(&s.db.pool)
+        .await
+        .expect("update");
+    let (_, html) = page(&c, &s, &format!("/deployments/{id}")).await;
+    let last = format!(
+        "id=\"step-{}-L{}\"",
+        d.steps[0].sort_order,
+        output.lines().count()
+    );
+    assert!(html.contains(&last), "no {last}");
+    assert!(html.contains("LAST LINE") && !html.contains("FIRST LINE"));
+    assert!(html.contains("Showing the last 200 lines") && html.contains("Open the whole log"));
     let (_, full) = page(&c, &s, &format!("/deployments/{id}/steps/{step}/log")).await;
     assert_eq!(full.len(), output.len());
 }

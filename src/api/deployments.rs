@@ -1,6 +1,7 @@
 //! A team's deployment history, and starting, cancelling and repeating
 //! operations.
 
+use crate::model::log::StepLog;
 use crate::model::{AppError, Deployment, DeploymentPage};
 use leptos::prelude::*;
 
@@ -72,9 +73,10 @@ pub async fn get_deployment(id: String) -> Result<Deployment, AppError> {
         .ok_or_else(|| AppError::not_found("Deployment"))
 }
 
-/// How much of each step's output a page shows: the tail, since that is
-/// where a failure explains itself. The whole log is a link away.
-pub const PAGE_OUTPUT_BYTES: usize = 512 * 1024;
+/// How much of each step's output a page arrives with: the tail, since
+/// that is where a failure explains itself. The log viewer loads the rest
+/// ([`get_step_log`]) when a reader opens, searches or links into it.
+pub const PAGE_OUTPUT_BYTES: usize = 64 * 1024;
 
 /// [`get_deployment`] for the detail page: each step's output is its last
 /// [`PAGE_OUTPUT_BYTES`], with `output_offset` telling how much came before.
@@ -87,6 +89,20 @@ pub async fn get_deployment_view(id: String) -> Result<Deployment, AppError> {
     deployments::get_for_page(&state.db, actor.team_id, id, PAGE_OUTPUT_BYTES)
         .await?
         .ok_or_else(|| AppError::not_found("Deployment"))
+}
+
+/// One step's whole log, with when each part of it was written.
+#[server(endpoint = "get_step_log")]
+pub async fn get_step_log(deployment_id: String, step_id: String) -> Result<StepLog, AppError> {
+    use self::ssr::*;
+    let state = cx::state()?;
+    let actor = cx::actor(&state).await?;
+    let deployment_id = cx::id(&deployment_id, "Deployment")?;
+    let step_id = cx::id(&step_id, "Step")?;
+    deployments::step_output(&state.db, actor.team_id, deployment_id, step_id)
+        .await?
+        .map(|s| s.log)
+        .ok_or_else(|| AppError::not_found("Step"))
 }
 
 /// Starts an operation on a site by hand: `kind` is `deploy` (optionally of

@@ -4,7 +4,7 @@
 
 /// The SGR attributes in force at a point of the output.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Style {
+pub struct Style {
     /// One of the 16 terminal colours (8-15 are the bright ones).
     fg: Option<u8>,
     bg: Option<u8>,
@@ -15,11 +15,12 @@ struct Style {
 }
 
 impl Style {
-    fn is_plain(&self) -> bool {
+    pub fn is_plain(&self) -> bool {
         *self == Style::default()
     }
 
-    fn classes(&self) -> String {
+    /// The `ansi-*` classes that show this style.
+    pub fn classes(&self) -> String {
         let mut c = Vec::new();
         if let Some(fg) = self.fg {
             c.push(format!("ansi-fg-{fg}"));
@@ -94,7 +95,8 @@ impl Style {
     }
 }
 
-fn escape_into(out: &mut String, text: &str) {
+/// Appends `text` escaped for HTML, leaving out carriage returns.
+pub fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '<' => out.push_str("&lt;"),
@@ -126,7 +128,18 @@ fn push_run(out: &mut String, style: &Style, text: &str) {
 /// Renders terminal output as escaped HTML with `ansi-*` classed spans.
 pub fn to_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
-    let mut style = Style::default();
+    scan(text, &mut Style::default(), |_, piece, style| {
+        push_run(&mut out, style, piece)
+    });
+    out
+}
+
+/// Walks terminal output: `piece` gets each stretch of text between
+/// escape sequences, with its byte index in `text` and the style in force,
+/// while `style` follows the colour and weight sequences (it is left as
+/// the end of `text` has it, so output that comes in parts can go on).
+/// Every other escape sequence is dropped.
+pub fn scan(text: &str, style: &mut Style, mut piece: impl FnMut(usize, &str, &Style)) {
     let bytes = text.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
@@ -135,7 +148,9 @@ pub fn to_html(text: &str) -> String {
             i += 1;
             continue;
         }
-        push_run(&mut out, &style, &text[run_start..i]);
+        if run_start < i {
+            piece(run_start, &text[run_start..i], style);
+        }
         let end = match bytes.get(i + 1) {
             // CSI: parameters and intermediates, then one final byte.
             Some(b'[') => {
@@ -167,8 +182,9 @@ pub fn to_html(text: &str) -> String {
         i = end;
         run_start = end;
     }
-    push_run(&mut out, &style, &text[run_start..]);
-    out
+    if run_start < bytes.len() {
+        piece(run_start, &text[run_start..], style);
+    }
 }
 
 /// The last `max_bytes` of `text`, starting at a line (or at least a

@@ -1,6 +1,7 @@
 //! Deployments and their steps as the API and the pages see them.
 
 use super::ids::{DeploymentId, SiteId, StepId, TeamId, UserId};
+use super::log::OutputMark;
 use super::meta::DeploymentMeta;
 
 use super::status::{DeploymentStatus, LifecycleLabel, Phase, ReleaseRemoved, StepStatus};
@@ -313,6 +314,12 @@ pub struct DeploymentStep {
     /// Bytes of output left out before `output` (pages show a long log's tail).
     #[serde(default)]
     pub output_offset: i64,
+    /// Lines of output left out before `output`.
+    #[serde(default)]
+    pub output_line: i64,
+    /// When the parts of `output` were written.
+    #[serde(default)]
+    pub output_times: Vec<OutputMark>,
     pub version: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,

@@ -6,6 +6,7 @@
 
 use super::deployment::{Deployment, DeploymentStep};
 use super::ids::StepId;
+use super::log::OutputMark;
 use super::site::SiteLockState;
 use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,9 @@ pub enum Change {
         step_id: StepId,
         offset: i64,
         text: String,
+        /// When the parts of `text` were written (offsets in the whole output).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        times: Vec<OutputMark>,
     },
     SiteLock {
         site: SiteLockState,
@@ -80,11 +84,13 @@ impl Change {
                 step_id,
                 offset,
                 text,
+                times,
             } => LiveMessage::Output {
                 position,
                 step_id,
                 offset,
                 text,
+                times,
             },
             Self::SiteLock { site } => LiveMessage::SiteLock { position, site },
         }
@@ -118,12 +124,15 @@ pub enum LiveMessage {
     },
     /// A step changed; without its output.
     Step { position: i64, step: DeploymentStep },
-    /// Output appended to a step: `text` starts at byte `offset`.
+    /// Output appended to a step: `text` starts at byte `offset`, its
+    /// parts written at `times`.
     Output {
         position: i64,
         step_id: StepId,
         offset: i64,
         text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        times: Vec<OutputMark>,
     },
     /// A site was locked or unlocked.
     SiteLock { position: i64, site: SiteLockState },
@@ -190,43 +199,6 @@ pub fn apply_step(known: &mut Deployment, step: &DeploymentStep) -> bool {
             known.steps.sort_by_key(|s| s.sort_order);
             true
         }
-    }
-}
-
-/// What appending output to a shown step did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Appended {
-    /// New text was added at the end.
-    Yes,
-    /// The page already had it (a replay overlapping the page's data).
-    AlreadyShown,
-    /// Text before it is missing: the page must refetch.
-    Gap,
-    /// Not a step of this deployment.
-    NotHere,
-}
-
-/// Appends `text`, which starts at byte `offset` of the step's whole output.
-pub fn apply_output(known: &mut Deployment, step_id: StepId, offset: i64, text: &str) -> Appended {
-    let Some(step) = known.steps.iter_mut().find(|s| s.id == step_id) else {
-        return Appended::NotHere;
-    };
-    let end = step.output_offset + step.output.len() as i64;
-    let text_end = offset + text.len() as i64;
-    if offset > end {
-        return Appended::Gap;
-    }
-    if text_end <= end {
-        return Appended::AlreadyShown;
-    }
-    let skip = (end - offset) as usize;
-    match text.get(skip..) {
-        Some(rest) => {
-            step.output.push_str(rest);
-            Appended::Yes
-        }
-        // The overlap ends inside a character: only a refetch can say what is right.
-        None => Appended::Gap,
     }
 }
 
@@ -307,6 +279,8 @@ pub(crate) mod tests {
             sort_order: n as i64,
             output: output.into(),
             output_offset: 0,
+            output_line: 0,
+            output_times: Vec::new(),
             version,
             started_at: None,
             finished_at: None,
@@ -337,29 +311,6 @@ pub(crate) mod tests {
         apply_deployment(&mut shown, &newer);
         assert_eq!(shown.steps[0].status, StepStatus::Completed);
         assert_eq!(shown.steps[0].output, "compiling\n");
-    }
-
-    #[test]
-    fn output_appends_at_its_offset_once() {
-        let mut shown = deployment(5, 1);
-        let id = shown.steps[0].id;
-        assert_eq!(apply_output(&mut shown, id, 0, "one\n"), Appended::Yes);
-        assert_eq!(
-            apply_output(&mut shown, id, 0, "one\n"),
-            Appended::AlreadyShown
-        );
-        assert_eq!(apply_output(&mut shown, id, 2, "e\ntwo\n"), Appended::Yes);
-        assert_eq!(shown.steps[0].output, "one\ntwo\n");
-        assert_eq!(apply_output(&mut shown, id, 20, "later\n"), Appended::Gap);
-        assert_eq!(
-            apply_output(&mut shown, StepId(Ulid::from_parts(77, 7)), 0, "x"),
-            Appended::NotHere
-        );
-        // A page showing only a log's tail appends after the tail.
-        shown.steps[0].output_offset = 1000;
-        shown.steps[0].output = "tail\n".into();
-        assert_eq!(apply_output(&mut shown, id, 1005, "more\n"), Appended::Yes);
-        assert_eq!(shown.steps[0].output, "tail\nmore\n");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod ids;
 pub mod integrations;
 pub mod live;
+pub mod log;
 pub mod meta;
 pub mod release;
 pub mod site;

@@ -284,6 +284,10 @@ fn router(state: AppState) -> Router {
             "/deployments/{deployment_id}/steps/{step_id}/log",
             get(logs::step_log),
         )
+        .route(
+            "/deployments/{deployment_id}/log",
+            get(logs::deployment_log),
+        )
         .merge(app)
         .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(axum::middleware::from_fn_with_state(

@@ -184,6 +184,8 @@ mod tests {
             sort_order: n,
             output: String::new(),
             output_offset: 0,
+            output_line: 0,
+            output_times: Vec::new(),
             version: 1,
             started_at: None,
             finished_at: None,

@@ -8,18 +8,20 @@ use crate::api::deployments::{
     ApproveDeployment, CancelDeployment, PromoteDeployment, RetryDeployment, RollbackDeployment,
     get_deployment_view,
 };
+use crate::components::log_view::LogBook;
 use crate::components::shell::SessionResource;
 use crate::components::states::{ErrorState, LoadingRows, NotFoundState};
 use crate::components::status::DeploymentBadge;
 use crate::components::time::RelativeTime;
 use crate::live::use_live;
-use crate::model::live::{Appended, LiveMessage, apply_deployment, apply_output, apply_step};
-use crate::model::{Deployment, DeploymentStep, ErrorKind, StepStatus, time};
+use crate::model::live::{LiveMessage, apply_deployment, apply_step};
+use crate::model::log::Appended;
+use crate::model::{Deployment, ErrorKind, StepStatus, time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use source::{DeploymentLink, Source};
-use steps::StepItem;
+use steps::{LogTools, StepItem};
 
 #[component]
 pub fn DeploymentPage() -> impl IntoView {
@@ -89,46 +91,64 @@ struct Actions {
 }
 
 /// A deployment kept up to date from the live channel: records by their
-/// version, output appended at its offset.
+/// version, output appended at its offset to the step's log.
 #[component]
 fn LiveDeployment(d: Deployment, can_act: bool, actions: Actions) -> impl IntoView {
     let live = use_live();
+    let mut d = d;
+    let open = d.focus_step();
+    let book = LogBook::new(d.id, &mut d.steps, open);
     let state = RwSignal::new(d);
     live.subscribe(move |message| match message {
         LiveMessage::Deployment { deployment, .. } => {
             state.maybe_update(|d| apply_deployment(d, deployment));
+            for step in &deployment.steps {
+                book.add_step(step);
+            }
         }
         LiveMessage::Step { step, .. } => {
+            book.add_step(step);
             state.maybe_update(|d| apply_step(d, step));
         }
+        // Text before it is missing: only a refetch can say what is right.
         LiveMessage::Output {
             step_id,
             offset,
             text,
+            times,
             ..
-        } => {
-            let mut gap = false;
-            state.maybe_update(|d| match apply_output(d, *step_id, *offset, text) {
-                Appended::Yes => true,
-                Appended::Gap => {
-                    gap = true;
-                    false
-                }
-                Appended::AlreadyShown | Appended::NotHere => false,
-            });
-            if gap {
-                live.resync.update(|n| *n += 1);
-            }
+        } if book.append(*step_id, *offset, text, times) == Appended::Gap => {
+            live.resync.update(|n| *n += 1);
         }
         _ => {}
     });
-    // Everything but the output, so appending output re-renders only the log.
-    let summary = Memo::new(move |_| state.with(without_output));
-    let finished = Memo::new(move |_| summary.with(Deployment::is_finished));
+    // The page's records hold no output: the book has it.
+    let summary = Memo::new(move |_| state.get());
     let focus = Memo::new(move |_| summary.with(Deployment::focus_step));
+    // The step that starts running, or fails, opens.
+    Effect::new(move |prev: Option<Option<crate::model::StepId>>| {
+        let now = focus.get();
+        if prev.is_some()
+            && let Some(step) = now.and_then(|id| book.step(id))
+        {
+            step.open.set(true);
+        }
+        now
+    });
+    book.follow_address();
+    let steps_class = move || {
+        let mut class = "steps".to_string();
+        if !book.times.get() {
+            class.push_str(" no-times");
+        }
+        if book.wrap.get() {
+            class.push_str(" wrap");
+        }
+        class
+    };
     view! {
         {move || view! { <DeploymentDetail d=summary.get() can_act actions /> }}
-        <section class="steps" aria-label="Steps">
+        <section class=steps_class aria-label="Steps">
             <div class="section-header">
                 <h2>"Steps"</h2>
                 <span class="muted">{move || summary.with(|d| {
@@ -137,72 +157,17 @@ fn LiveDeployment(d: Deployment, can_act: bool, actions: Actions) -> impl IntoVi
                 })}</span>
             </div>
             {move || summary.with(|d| d.steps.is_empty()).then(|| view! { <p class="muted">"This pipeline has no steps."</p> })}
+            {move || summary.with(|d| !d.steps.is_empty()).then(|| view! { <LogTools book /> })}
             <ol class="step-list">
                 <For
-                    each=move || summary.with(|d| d.steps.clone())
-                    key=|s| (s.id, s.version)
-                    let:step
+                    each=move || summary.with(|d| d.steps.iter().map(|s| s.id).collect::<Vec<_>>())
+                    key=|id| *id
+                    let:step_id
                 >
-                    {
-                        let open = focus.get_untracked() == Some(step.id);
-                        view! { <StepItem step open finished state /> }
-                    }
+                    {book.step(step_id).map(|log| view! { <StepItem step_id summary book log /> })}
                 </For>
             </ol>
         </section>
-    }
-}
-
-/// A copy of a deployment without its steps' output.
-fn without_output(d: &Deployment) -> Deployment {
-    let steps = d
-        .steps
-        .iter()
-        .map(|s| DeploymentStep {
-            id: s.id,
-            deployment_id: s.deployment_id,
-            name: s.name.clone(),
-            phase: s.phase,
-            status: s.status,
-            sort_order: s.sort_order,
-            output: String::new(),
-            output_offset: s.output_offset,
-            version: s.version,
-            started_at: s.started_at,
-            finished_at: s.finished_at,
-        })
-        .collect();
-    Deployment {
-        id: d.id,
-        team_id: d.team_id,
-        site_id: d.site_id,
-        site_name: d.site_name.clone(),
-        user_id: d.user_id,
-        pipeline_type: d.pipeline_type,
-        status: d.status,
-        operation_name: d.operation_name.clone(),
-        meta: d.meta.clone(),
-        source_kind: d.source_kind,
-        branch: d.branch.clone(),
-        commit_sha: d.commit_sha.clone(),
-        repository: d.repository.clone(),
-        archive_name: d.archive_name.clone(),
-        trigger_kind: d.trigger_kind,
-        triggered_by: d.triggered_by.clone(),
-        pr_number: d.pr_number,
-        error_message: d.error_message.clone(),
-        preview_url: d.preview_url.clone(),
-        retry_of_id: d.retry_of_id,
-        superseded_by_id: d.superseded_by_id,
-        version: d.version,
-        created_at: d.created_at,
-        started_at: d.started_at,
-        finished_at: d.finished_at,
-        is_current: d.is_current,
-        awaiting_approval: d.awaiting_approval,
-        waiting_for_unlock: d.waiting_for_unlock,
-        release_removed: d.release_removed,
-        steps,
     }
 }
 

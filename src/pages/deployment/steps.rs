@@ -1,111 +1,153 @@
-//! One step of the detail page: its state and its live output.
+//! The steps of the detail page: each step's state and its log, and the
+//! tools the logs share (search, times, wrap, the whole log's download).
 
+use crate::components::log_view::{LogBook, LogView, StepLog};
 use crate::components::status::StatusBadge;
-use crate::model::{Deployment, DeploymentStep, StepStatus, ansi, time};
+use crate::model::{Deployment, StepId, StepStatus, time};
 use leptos::prelude::*;
 
-/// One step: its state, and its output as a terminal shows it, following
-/// new output unless the reader scrolled up.
+/// What a step's body shows.
+#[derive(Clone, Copy, PartialEq)]
+enum Body {
+    Waiting,
+    DidNotRun,
+    NoOutput,
+    Log,
+}
+
+/// One step: its state, and its log.
 #[component]
 pub fn StepItem(
-    step: DeploymentStep,
-    open: bool,
-    finished: Memo<bool>,
-    state: RwSignal<Deployment>,
+    step_id: StepId,
+    summary: Memo<Deployment>,
+    book: LogBook,
+    log: StepLog,
 ) -> impl IntoView {
-    let took = match (step.started_at, step.finished_at) {
-        (Some(s), Some(f)) => Some(time::duration(f - s)),
-        _ => None,
-    };
-    let status = step.status.as_str();
-    let step_id = step.id;
-    let deployment_id = step.deployment_id;
-    let output = Memo::new(move |_| {
-        state.with(|d| {
-            d.steps
-                .iter()
-                .find(|s| s.id == step_id)
-                .map(|s| (s.output_offset, s.output.clone()))
-                .unwrap_or_default()
-        })
-    });
-    let body = if step.status == StepStatus::Queued {
-        let note = move || {
-            if finished.get() {
-                "Did not run."
-            } else {
-                "Waiting to run."
-            }
-        };
-        view! { <p class="muted step-note">{note}</p> }.into_any()
-    } else if step.status.is_finished()
-        && output.with_untracked(|(offset, text)| *offset == 0 && text.is_empty())
-    {
-        view! { <p class="muted step-note">"No output."</p> }.into_any()
-    } else {
-        let log_href = format!("/deployments/{deployment_id}/steps/{step_id}/log");
-        let pre = NodeRef::<leptos::html::Pre>::new();
-        let follow = StoredValue::new(true);
-        follow_output(pre, follow, output);
-        view! {
-            {move || output.with(|(offset, text)| (*offset > 0).then(|| {
-                let note = format!("Showing the last {} of {}. ", time::bytes(text.len() as i64), time::bytes(*offset + text.len() as i64));
-                view! {
-                    <p class="log-note">{note}<a href=log_href.clone() target="_blank">"Open the full log"</a></p>
-                }
-            }))}
-            <pre
-                class="log"
-                node_ref=pre
-                on:scroll=move |_| remember_follow(pre, follow)
-                inner_html=move || output.with(|(_, text)| ansi::to_html(text))
-            ></pre>
+    let info =
+        Memo::new(move |_| summary.with(|d| d.steps.iter().find(|s| s.id == step_id).cloned()));
+    let finished = Memo::new(move |_| summary.with(Deployment::is_finished));
+    let status =
+        Memo::new(move |_| info.with(|s| s.as_ref().map_or(StepStatus::Queued, |s| s.status)));
+    let started_at = Signal::derive(move || info.with(|s| s.as_ref().and_then(|s| s.started_at)));
+    let running = Signal::derive(move || status.get() == StepStatus::Running);
+    let body = Memo::new(move |_| {
+        log.rev.track();
+        let empty = log.log.with_value(|l| l.end() == 0);
+        match status.get() {
+            StepStatus::Queued if finished.get() => Body::DidNotRun,
+            StepStatus::Queued => Body::Waiting,
+            s if s.is_finished() && empty => Body::NoOutput,
+            _ => Body::Log,
         }
-        .into_any()
+    });
+    let took = move || {
+        info.with(
+            |s| match s.as_ref().map(|s| (s.started_at, s.finished_at)) {
+                Some((Some(a), Some(b))) => Some(time::duration(b - a)),
+                _ => None,
+            },
+        )
+    };
+    let opened =
+        Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || log.open.get());
+    let raw = format!("/deployments/{}/steps/{step_id}/log", book.deployment_id);
+    let details = NodeRef::<leptos::html::Details>::new();
+    let on_toggle = move |_| {
+        if let Some(el) = details.get_untracked() {
+            log.open.set(el.open());
+        }
+    };
+    let name = move || info.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default());
+    let phase = move || {
+        info.with(|s| s.as_ref().and_then(|s| s.phase))
+            .map(|p| view! { <span class="tag">{p.as_str()}</span> })
     };
     view! {
-        <li class=format!("step step-{status}")>
-            <details open=open>
+        <li class=move || format!("step step-{}", status.get().as_str())>
+            <details node_ref=details open=move || log.open.get() on:toggle=on_toggle>
                 <summary>
-                    <span class="step-order">{step.sort_order}</span>
-                    <span class="step-name">{step.name.clone()}</span>
-                    {step.phase.map(|p| view! { <span class="tag">{p.as_str()}</span> })}
+                    <span class="step-order">{log.number}</span>
+                    <span class="step-name">{name}</span>
+                    {phase}
                     <span class="step-end">
                         <span class="step-time">{took}</span>
-                        <StatusBadge word=status />
+                        {move || view! { <StatusBadge word=status.get().as_str() /> }}
                     </span>
                 </summary>
-                <div class="step-body">{body}</div>
+                <div class="step-body">
+                    {move || match body.get() {
+                        Body::Waiting => view! { <p class="muted step-note">"Waiting to run."</p> }.into_any(),
+                        Body::DidNotRun => view! { <p class="muted step-note">"Did not run."</p> }.into_any(),
+                        Body::NoOutput => view! { <p class="muted step-note">"No output."</p> }.into_any(),
+                        // Drawn once first opened, so closed steps cost the page
+                        // little; without JavaScript the raw log is a link away.
+                        Body::Log => { let raw = raw.clone(); view! {
+                            {move || if opened.get() {
+                                view! { <LogView book step=log started_at running /> }.into_any()
+                            } else {
+                                view! { <p class="log-note"><a href=raw.clone() target="_blank">"Open this step's log"</a></p> }.into_any()
+                            }}
+                        }.into_any() }
+                    }}
+                </div>
             </details>
         </li>
     }
 }
 
-/// Keeps a log scrolled to its end as output arrives, while `follow` holds.
-fn follow_output(
-    pre: NodeRef<leptos::html::Pre>,
-    follow: StoredValue<bool>,
-    output: Memo<(i64, String)>,
-) {
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        output.track();
-        if follow.get_value()
-            && let Some(el) = pre.get_untracked()
-        {
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+/// Search across every step's log, with the match count and next and
+/// previous (Enter, Shift+Enter); times and wrap; the whole log's download.
+#[component]
+pub fn LogTools(book: LogBook) -> impl IntoView {
+    let count = move || {
+        let total = book.total.get();
+        if book.query.with(String::is_empty) {
+            String::new()
+        } else if total == 0 {
+            "No matches".to_string()
+        } else {
+            match book.position() {
+                Some(at) => format!("{} of {total}", at + 1),
+                None => format!("{total} matches"),
+            }
         }
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (pre, follow, output);
-}
-
-/// A reader who scrolls up stops the log from following; back at the end, it follows again.
-fn remember_follow(pre: NodeRef<leptos::html::Pre>, follow: StoredValue<bool>) {
-    #[cfg(feature = "hydrate")]
-    if let Some(el) = pre.get_untracked() {
-        follow.set_value(el.scroll_top() + el.client_height() >= el.scroll_height() - 24);
+    };
+    let on_input = move |ev| {
+        book.query.set(event_target_value(&ev));
+        book.search();
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" {
+            ev.prevent_default();
+            book.step_match(!ev.shift_key());
+        } else if ev.key() == "Escape" {
+            book.query.set(String::new());
+            book.search();
+        }
+    };
+    let download = format!("/deployments/{}/log?download", book.deployment_id);
+    view! {
+        <div class="log-toolbar">
+            <div class="log-search" role="search">
+                <input type="search" class="input" placeholder="Search logs" aria-label="Search logs"
+                    prop:value=move || book.query.get() on:input=on_input on:keydown=on_key />
+                <span class="log-count" aria-live="polite" data-ms=move || format!("{:.1}", book.search_ms.get())>{count}</span>
+                <button type="button" class="button button-small" aria-label="Previous match" title="Previous match (Shift+Enter)"
+                    disabled=move || book.total.get() == 0 on:click=move |_| book.step_match(false)>"↑"</button>
+                <button type="button" class="button button-small" aria-label="Next match" title="Next match (Enter)"
+                    disabled=move || book.total.get() == 0 on:click=move |_| book.step_match(true)>"↓"</button>
+            </div>
+            <label class="log-toggle">
+                <input type="checkbox" prop:checked=move || book.times.get()
+                    on:change=move |ev| book.times.set(event_target_checked(&ev)) />
+                "Times"
+            </label>
+            <label class="log-toggle">
+                <input type="checkbox" prop:checked=move || book.wrap.get()
+                    on:change=move |ev| book.wrap.set(event_target_checked(&ev)) />
+                "Wrap lines"
+            </label>
+            <a class="button button-small" href=download download title="Every step's output in one text file">"Download log"</a>
+        </div>
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (pre, follow);
 }

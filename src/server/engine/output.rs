@@ -4,6 +4,8 @@
 
 use super::retry::retrying;
 use crate::model::StepId;
+use crate::model::time::now_ms;
+use crate::server::store::output_times::Pending;
 use crate::server::store::{Db, changes};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -44,17 +46,26 @@ pub(super) async fn write_output(
 ) {
     let mut limiter = OutputLimiter::new(OUTPUT_HEAD_BYTES, OUTPUT_TAIL_BYTES);
     let mut pending = String::new();
+    // When each part of `pending` came, for the log's per-line times.
+    let mut times = Pending::default();
     let mut tick = tokio::time::interval_at(next_flush(), OUTPUT_FLUSH);
     loop {
         tokio::select! {
             chunk = rx.recv() => match chunk {
-                Some(chunk) => pending.push_str(&limiter.push(&chunk)),
+                Some(chunk) => {
+                    let now = limiter.push(&chunk);
+                    times.push(now_ms(), now.len());
+                    pending.push_str(&now);
+                }
                 None => break,
             },
             _ = tick.tick() => {
                 if !pending.is_empty() {
-                    match changes::append_output(&db, step_id, &pending).await {
-                        Ok(()) => pending.clear(),
+                    match changes::append_output(&db, step_id, &pending, &times).await {
+                        Ok(()) => {
+                            pending.clear();
+                            times.clear();
+                        }
                         Err(e) => tracing::warn!(error = %e, "could not store step output yet"),
                     }
                     // The next flush is on the beat after this write ended, however
@@ -66,9 +77,14 @@ pub(super) async fn write_output(
             }
         }
     }
-    pending.push_str(&limiter.finish());
+    let rest = limiter.finish();
+    times.push(now_ms(), rest.len());
+    pending.push_str(&rest);
     if !pending.is_empty()
-        && let Err(e) = retrying(patience, || changes::append_output(&db, step_id, &pending)).await
+        && let Err(e) = retrying(patience, || {
+            changes::append_output(&db, step_id, &pending, &times)
+        })
+        .await
     {
         tracing::warn!(error = %e, "could not store step output");
     }

@@ -6,6 +6,7 @@
 use super::db::{Backend, Db, now_ms};
 use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in, step_with_team};
 use super::notifications;
+use super::output_times::Pending;
 use super::sites::LockColumns;
 use crate::model::NotificationEvent;
 use crate::model::integrations::NotifiedSite;
@@ -196,7 +197,12 @@ fn chunks(text: &str, max: usize) -> impl Iterator<Item = &str> {
 
 /// Appends output to a step and records it as `output` events with their
 /// byte offsets.
-pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), sqlx::Error> {
+pub async fn append_output(
+    db: &Db,
+    step_id: StepId,
+    text: &str,
+    times: &Pending,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     // Write first: a SQLite transaction that reads before writing can fail
     // to upgrade its lock under load. Only a running step takes output: a
@@ -206,10 +212,11 @@ pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), s
         Backend::Postgres => "octet_length(output)",
     };
     let row: Option<(i64,)> = sqlx::query_as(&format!(
-        "update deployment_steps set output = output || $1 where id = $2 and status = 'running' \
-         returning {bytes}"
+        "update deployment_steps set output = output || $1, output_times = output_times || $2 \
+         where id = $3 and status = 'running' returning {bytes}"
     ))
     .bind(text)
+    .bind(times.text())
     .bind(step_id)
     .fetch_optional(&mut *tx)
     .await?;
@@ -220,16 +227,24 @@ pub async fn append_output(db: &Db, step_id: StepId, text: &str) -> Result<(), s
     .bind(step_id)
     .fetch_one(&mut *tx)
     .await?;
-    // Each event carries a bounded chunk, so no one message is large.
+    // Each event carries a bounded chunk, so no one message is large, and
+    // the times of the parts it holds.
     let mut offset = total - text.len() as i64;
+    let marks = times.marks(offset);
     for chunk in chunks(text, OUTPUT_EVENT_BYTES) {
+        let end = offset + chunk.len() as i64;
         let change = Change::Output {
             step_id,
             offset,
             text: chunk.to_string(),
+            times: marks
+                .iter()
+                .filter(|m| offset <= m.offset && m.offset < end)
+                .copied()
+                .collect(),
         };
         insert_event(db, &mut tx, team_id, &change).await?;
-        offset += chunk.len() as i64;
+        offset = end;
     }
     commit(db, tx).await
 }

@@ -1,6 +1,8 @@
 //! Deployments and their steps in storage: reads scoped to a team.
 
 use super::db::Db;
+use super::output_times;
+use crate::model::log::StepLog;
 use crate::model::{
     AppError, CapsuleId, Deployment, DeploymentId, DeploymentMeta, DeploymentPage,
     DeploymentStatus, DeploymentStep, Phase, PipelineType, ReleaseRemoved, RemovalReason, SiteId,
@@ -100,6 +102,7 @@ struct StepRow {
     status: StepStatus,
     sort_order: i64,
     output: String,
+    output_times: String,
     version: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
@@ -116,6 +119,8 @@ impl From<StepRow> for DeploymentStep {
             sort_order: r.sort_order,
             output: r.output,
             output_offset: 0,
+            output_line: 0,
+            output_times: output_times::parse(&r.output_times),
             version: r.version,
             started_at: r.started_at,
             finished_at: r.finished_at,
@@ -138,7 +143,7 @@ where
         team_id: TeamId,
     }
     let row: Row = sqlx::query_as(
-        "select s.id, s.deployment_id, s.name, s.phase, s.status, s.sort_order, '' as output, s.version, \
+        "select s.id, s.deployment_id, s.name, s.phase, s.status, s.sort_order, '' as output, '' as output_times, s.version, \
          s.started_at, s.finished_at, d.team_id from deployment_steps s \
          join deployments d on d.id = s.deployment_id where s.id = $1",
     )
@@ -264,30 +269,52 @@ pub async fn get_for_page(
     for step in &mut d.steps {
         let (shown, cut) = crate::model::ansi::tail(&step.output, max_output);
         if cut > 0 {
+            step.output_line = step.output.as_bytes()[..cut]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as i64;
             step.output = shown.to_string();
             step.output_offset = cut as i64;
+            step.output_times = output_times::from(&step.output_times, cut as i64);
         }
     }
     Ok(Some(d))
 }
 
-/// The whole output of one step of a team's deployment; `None` when the
-/// step does not exist, is not that deployment's, or is another team's.
+/// The whole output of one step of a team's deployment, its name and
+/// number, and when each part was written; `None` when the step does not
+/// exist, is not that deployment's, or is another team's.
 pub async fn step_output(
     db: &Db,
     team_id: TeamId,
     deployment_id: DeploymentId,
     step_id: StepId,
-) -> Result<Option<(String, String)>, AppError> {
-    Ok(sqlx::query_as(
-        "select s.name, s.output from deployment_steps s join deployments d on d.id = s.deployment_id \
+) -> Result<Option<StepOutput>, AppError> {
+    let row: Option<(String, i64, String, String)> = sqlx::query_as(
+        "select s.name, s.sort_order, s.output, s.output_times from deployment_steps s \
+         join deployments d on d.id = s.deployment_id \
          where s.id = $1 and d.id = $2 and d.team_id = $3",
     )
     .bind(step_id)
     .bind(deployment_id)
     .bind(team_id)
     .fetch_optional(&db.pool)
-    .await?)
+    .await?;
+    Ok(row.map(|(name, sort_order, output, times)| StepOutput {
+        name,
+        sort_order,
+        log: StepLog {
+            output,
+            times: output_times::parse(&times),
+        },
+    }))
+}
+
+/// One step's whole log and what names it.
+pub struct StepOutput {
+    pub name: String,
+    pub sort_order: i64,
+    pub log: StepLog,
 }
 
 /// A deployment's status, when it is the team's.
@@ -328,9 +355,9 @@ where
     }
     let placeholders: Vec<String> = (1..=deployments.len()).map(|i| format!("${i}")).collect();
     let output = if with_output {
-        "output"
+        "output, output_times"
     } else {
-        "'' as output"
+        "'' as output, '' as output_times"
     };
     let sql = format!(
         "select id, deployment_id, name, phase, status, sort_order, {output}, version, started_at, \

@@ -30,6 +30,7 @@ pub mod locks;
 pub mod members;
 pub mod notifications;
 pub mod notify;
+pub mod output_times;
 pub mod releases;
 pub mod retention;
 pub mod sessions;
