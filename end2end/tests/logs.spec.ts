@@ -51,6 +51,10 @@ test("a 100,000-line log: search steps through matches, a line link opens it, a 
   await expect(current).toHaveText("needle");
   await page.getByRole("button", { name: "Next match" }).click();
   await expect(count).toHaveText("2 of 2");
+  // A new phrase with as many matches marks the new phrase.
+  await search.fill("needl");
+  await expect(count).toHaveText("1 of 2");
+  await expect(current).toHaveText("needl");
   await search.fill("no such text anywhere");
   await expect(count).toHaveText("No matches");
   // Only the rows in view are in the document.

@@ -153,22 +153,28 @@ pub fn scan(text: &str, style: &mut Style, mut piece: impl FnMut(usize, &str, &S
         }
         let end = match bytes.get(i + 1) {
             // CSI: parameters and intermediates, then one final byte.
+            // A control character (a newline) ends a broken sequence
+            // before it, so no line of output is ever swallowed.
             Some(b'[') => {
                 let mut j = i + 2;
-                while j < bytes.len() && !(0x40..=0x7e).contains(&bytes[j]) {
+                while j < bytes.len() && !(0x40..=0x7e).contains(&bytes[j]) && bytes[j] >= 0x20 {
                     j += 1;
                 }
-                if j < bytes.len() && bytes[j] == b'm' {
-                    style.apply(&text[i + 2..j]);
+                match bytes.get(j) {
+                    Some(b'm') => {
+                        style.apply(&text[i + 2..j]);
+                        j + 1
+                    }
+                    Some(b) if *b < 0x20 => j,
+                    _ => (j + 1).min(bytes.len()),
                 }
-                (j + 1).min(bytes.len())
             }
-            // OSC (titles, hyperlinks): up to BEL or ESC \.
+            // OSC (titles, hyperlinks): up to BEL or ESC \, or a newline.
             Some(b']') => {
                 let mut j = i + 2;
                 loop {
                     match bytes.get(j) {
-                        None => break j,
+                        None | Some(b'\n') => break j,
                         Some(0x07) => break j + 1,
                         Some(0x1b) if bytes.get(j + 1) == Some(&b'\\') => break j + 2,
                         _ => j += 1,
@@ -176,7 +182,7 @@ pub fn scan(text: &str, style: &mut Style, mut piece: impl FnMut(usize, &str, &S
                 }
             }
             // A two-byte escape, or a lone ESC at the end.
-            Some(b) if b.is_ascii() => i + 2,
+            Some(b) if (0x20..0x7f).contains(b) => i + 2,
             _ => i + 1,
         };
         i = end;
@@ -247,6 +253,8 @@ mod tests {
         assert_eq!(to_html("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"), "link");
         assert_eq!(to_html("line\r\nnext"), "line\nnext");
         assert_eq!(to_html("cut at the end \x1b["), "cut at the end ");
+        // A broken sequence never swallows a newline.
+        assert_eq!(to_html("a\x1b[12\nb\x1b]0;title\nc\x1b\nd"), "a\nb\nc\nd");
         assert_eq!(to_html("\x1b"), "");
         assert_eq!(
             to_html("\x1b[31m<b>\x1b[0m"),

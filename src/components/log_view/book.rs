@@ -9,7 +9,7 @@ use crate::model::log::search::{self, Match};
 use crate::model::log::{Appended, LogModel, OutputMark};
 use crate::model::{DeploymentId, DeploymentStep, StepId};
 use leptos::prelude::*;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// Whether a step's whole log is here or being fetched.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,11 +33,17 @@ pub struct StepLog {
     pub open: RwSignal<bool>,
     pub whole: RwSignal<Whole>,
     pub matches: StoredValue<Vec<Match>>,
-    /// Group headers whose fold the reader flipped from the default (a
-    /// finished group folded, an unfinished one open).
-    toggled: StoredValue<HashSet<u32>>,
-    /// Bumped by every fold or unfold.
-    folds: StoredValue<u64>,
+    /// Groups the reader folded (true) or opened (false), by their header's
+    /// line number; the others are folded once finished.
+    folds: StoredValue<HashMap<u32, bool>>,
+    /// Bumped whenever rows already drawn may read differently: a fold,
+    /// new search results, the whole log in place of the tail.
+    redraw: StoredValue<u64>,
+    /// Lines put before those shown when the whole log replaced the tail,
+    /// for the view to keep its place.
+    pub prepended: StoredValue<u32>,
+    /// What waits for the whole log.
+    waiting: StoredValue<Vec<Box<dyn FnOnce() + Send + Sync>>>,
     /// Line numbers a link points at.
     pub highlight: RwSignal<Option<(u32, u32)>>,
     /// A line to bring into view, once drawn (a line index).
@@ -60,8 +66,10 @@ impl StepLog {
             rev: RwSignal::new(0),
             open: RwSignal::new(open),
             matches: StoredValue::new(Vec::new()),
-            toggled: StoredValue::new(HashSet::new()),
-            folds: StoredValue::new(0),
+            folds: StoredValue::new(HashMap::new()),
+            redraw: StoredValue::new(0),
+            prepended: StoredValue::new(0),
+            waiting: StoredValue::new(Vec::new()),
             highlight: RwSignal::new(None),
             reveal: RwSignal::new(None),
         }
@@ -73,26 +81,32 @@ impl StepLog {
 
     /// Whether the group headed by `line` is folded.
     pub fn folded(&self, line: u32) -> bool {
-        let finished = self
-            .log
-            .with_value(|l| l.group_at(line).is_some_and(|g| g.end.is_some()));
-        finished != self.toggled.with_value(|t| t.contains(&line))
+        self.log.with_value(|l| {
+            let chosen = self.folds.with_value(|f| f.get(&l.number(line)).copied());
+            chosen.unwrap_or_else(|| l.group_at(line).is_some_and(|g| g.end.is_some()))
+        })
     }
 
     /// Folds or unfolds the group headed by `line`.
     pub fn toggle(&self, line: u32) {
-        self.toggled.update_value(|t| {
-            if !t.remove(&line) {
-                t.insert(line);
-            }
+        let fold = !self.folded(line);
+        let number = self.log.with_value(|l| l.number(line));
+        self.folds.update_value(|f| {
+            f.insert(number, fold);
         });
-        self.folds.update_value(|n| *n += 1);
+        self.changed();
+    }
+
+    /// Rows already drawn may read differently now.
+    fn changed(&self) {
+        self.redraw.update_value(|n| *n += 1);
         self.bump();
     }
 
-    /// How many times the reader folded or unfolded a group.
-    pub fn fold_rev(&self) -> u64 {
-        self.folds.get_value()
+    /// Counts the changes that make drawn rows read differently.
+    #[cfg(feature = "hydrate")]
+    pub fn redraws(&self) -> u64 {
+        self.redraw.get_value()
     }
 
     /// Unfolds every group that holds `line`.
@@ -119,6 +133,8 @@ pub struct LogBook {
     pub search_ms: RwSignal<f64>,
     pub times: RwSignal<bool>,
     pub wrap: RwSignal<bool>,
+    /// Whether a search waits to run again over a whole log.
+    rerun: StoredValue<bool>,
 }
 
 impl LogBook {
@@ -147,6 +163,7 @@ impl LogBook {
             search_ms: RwSignal::new(0.0),
             times: RwSignal::new(true),
             wrap: RwSignal::new(false),
+            rerun: StoredValue::new(false),
         }
     }
 
@@ -179,7 +196,8 @@ impl LogBook {
         let done = step.log.try_update_value(|l| l.append(offset, text, times));
         let done = done.unwrap_or(Appended::NotHere);
         if done == Appended::Yes {
-            self.refresh_matches(&step);
+            let from = step.log.with_value(LogModel::changed_from);
+            self.refresh_matches(&step, from);
             step.bump();
         }
         done
@@ -187,12 +205,13 @@ impl LogBook {
 
     /// Fetches a step's whole log unless it is here or on its way; `then`
     /// runs once it is here.
-    pub fn load_whole(&self, step: StepLog, then: impl FnOnce() + Send + 'static) {
+    pub fn load_whole(&self, step: StepLog, then: impl FnOnce() + Send + Sync + 'static) {
         match step.whole.get_untracked() {
             Whole::Yes => return then(),
-            Whole::Loading => return,
+            Whole::Loading => return step.waiting.update_value(|w| w.push(Box::new(then))),
             Whole::No | Whole::Failed(_) => {}
         }
+        step.waiting.update_value(|w| w.push(Box::new(then)));
         step.whole.set(Whole::Loading);
         let book = *self;
         let deployment = self.deployment_id.to_string();
@@ -200,13 +219,24 @@ impl LogBook {
             match get_step_log(deployment, step.step_id.to_string()).await {
                 Ok(whole) => {
                     let whole = LogModel::whole(&whole);
+                    let before = step.log.with_value(LogModel::first_line);
                     step.log.update_value(|l| l.absorb(whole));
+                    step.prepended.set_value(before);
                     step.whole.set(Whole::Yes);
-                    book.refresh_matches(&step);
-                    step.bump();
-                    then();
+                    book.refresh_matches(&step, 0);
+                    step.changed();
+                    for then in step
+                        .waiting
+                        .try_update_value(std::mem::take)
+                        .unwrap_or_default()
+                    {
+                        then();
+                    }
                 }
-                Err(e) => step.whole.set(Whole::Failed(e.message)),
+                Err(e) => {
+                    step.waiting.set_value(Vec::new());
+                    step.whole.set(Whole::Failed(e.message));
+                }
             }
         });
     }
@@ -223,11 +253,16 @@ impl LogBook {
                 step.open.set(true);
             }
             step.matches.set_value(found);
-            step.bump();
-            if !phrase.is_empty() && step.whole.get_untracked() == Whole::No {
+            step.changed();
+            let partial = matches!(step.whole.get_untracked(), Whole::No | Whole::Loading);
+            if !phrase.is_empty() && partial && !self.rerun.get_value() {
                 // The rest of the log may hold more: search again once it is here.
+                self.rerun.set_value(true);
                 let book = *self;
-                self.load_whole(step, move || book.search());
+                self.load_whole(step, move || {
+                    book.rerun.set_value(false);
+                    book.search();
+                });
             }
         }
         self.total.set(total);
@@ -235,17 +270,23 @@ impl LogBook {
         self.go(if total > 0 { Some(0) } else { None });
     }
 
-    fn refresh_matches(&self, step: &StepLog) {
+    /// Searches again what changed of a step's log, from `from` in its text on.
+    fn refresh_matches(&self, step: &StepLog, from: u32) {
         let phrase = self.query.get_untracked();
         if phrase.is_empty() {
             return;
         }
         let before = step.matches.with_value(Vec::len);
-        let found = step.log.with_value(|l| search::find(l, &phrase));
-        let after = found.len();
-        step.matches.set_value(found);
-        self.total
-            .update(|t| *t = (*t + after).saturating_sub(before));
+        let found = step.log.with_value(|l| search::find_from(l, &phrase, from));
+        step.matches.update_value(|m| {
+            m.retain(|m| m.start < from);
+            m.extend(found);
+        });
+        let after = step.matches.with_value(Vec::len);
+        if after != before {
+            self.total
+                .update(|t| *t = (*t + after).saturating_sub(before));
+        }
     }
 
     /// The current match's place among all matches, from 0.
@@ -266,11 +307,11 @@ impl LogBook {
         if total == 0 {
             return;
         }
-        let at = self.position_untracked().unwrap_or(0);
-        let next = if forward {
-            (at + 1) % total
-        } else {
-            (at + total - 1) % total
+        let next = match self.position_untracked() {
+            Some(at) if forward => (at + 1) % total,
+            Some(at) => (at + total - 1) % total,
+            None if forward => 0,
+            None => total - 1,
         };
         self.go(Some(next));
     }

@@ -36,7 +36,7 @@ pub fn drive(parts: Parts) -> (impl Fn() + Copy, impl Fn(leptos::ev::MouseEvent)
 #[cfg(feature = "hydrate")]
 #[derive(Clone, Copy, PartialEq)]
 struct DrawKey {
-    folds: u64,
+    redraws: u64,
     groups: (usize, usize),
     matches: usize,
     current: Option<usize>,
@@ -118,7 +118,7 @@ pub fn drive(p: Parts) -> (impl Fn() + Copy, impl Fn(leptos::ev::MouseEvent) + C
         }
         let vp = dom::viewport(&el);
         let key = DrawKey {
-            folds: step.fold_rev(),
+            redraws: step.redraws(),
             groups: step.log.with_value(|l| {
                 (
                     l.groups().len(),
@@ -197,13 +197,20 @@ pub fn drive(p: Parts) -> (impl Fn() + Copy, impl Fn(leptos::ev::MouseEvent) + C
     // Lays the rows out again when the log, its folds or matches, the
     // wrap setting or the step's state change, keeping the newest
     // output in view while following.
+    // This step's current match, so moving between matches elsewhere
+    // leaves this log alone.
+    let current = Memo::new(move |_| {
+        book.current.track();
+        book.current_in(step.step_id)
+    });
     Effect::new(move |_| {
         step.rev.track();
-        book.current.track();
+        current.track();
         step.highlight.track();
         step.reveal.track();
         let open = step.open.get();
         let wrap = book.wrap.get();
+        let times = book.times.get();
         let _ = running.get();
         if !open {
             return;
@@ -213,32 +220,39 @@ pub fn drive(p: Parts) -> (impl Fn() + Copy, impl Fn(leptos::ev::MouseEvent) + C
                 return 80;
             };
             let char_w = dom::char_width(&probe);
-            let gutter = if book.times.get_untracked() {
-                15.0
-            } else {
-                8.0
-            };
+            let gutter = if times { 15.0 } else { 8.0 };
             ((dom::viewport(&el).width / char_w) - gutter).max(20.0) as usize
         });
         layout_now.set_value(layout(&step, columns));
+        // The whole log came in place of the tail: the lines in view move
+        // down by what came before them, and so does the view.
+        let prepended = step.prepended.get_value();
+        step.prepended.set_value(0);
         match step.reveal.get_untracked() {
             Some(line) => reveal(line),
             None => {
                 // A reader who scrolled up since the last drawing (the
                 // scroll event may not have come yet) is not pulled back.
+                let el = scroller.get_untracked();
                 let at_end = !drawn.get_untracked()
-                    || scroller.get_untracked().is_none_or(|el| {
-                        let vp = dom::viewport(&el);
+                    || el.as_ref().is_none_or(|el| {
+                        let vp = dom::viewport(el);
                         vp.top + vp.height >= vp.content - ROW
                     });
                 if follow.get_untracked() && !at_end {
                     follow.set(false);
                 }
-                draw(if follow.get_untracked() {
-                    Scroll::End
-                } else {
-                    Scroll::Keep
-                });
+                let scroll = match el {
+                    _ if follow.get_untracked() => Scroll::End,
+                    Some(el) if prepended > 0 && drawn.get_untracked() => {
+                        let row =
+                            layout_now.with_value(|l| l.rows.partition_point(|r| *r < prepended));
+                        let shift = layout_now.with_value(|l| l.top_of(row));
+                        Scroll::To(el.scroll_top() as f64 + shift)
+                    }
+                    _ => Scroll::Keep,
+                };
+                draw(scroll);
             }
         }
     });

@@ -108,6 +108,8 @@ pub struct LogModel {
     parsed_style: Style,
     /// Whether the last line has no newline yet.
     open_last: bool,
+    /// Where in `plain` the last growth changed the text from.
+    changed_from: u32,
 }
 
 impl LogModel {
@@ -179,6 +181,12 @@ impl LogModel {
     /// The text of every line, as a reader copies it.
     pub fn plain_text(&self) -> &str {
         &self.plain
+    }
+
+    /// Where in [`Self::plain_text`] the last append changed the text
+    /// from: what comes before stays as it was.
+    pub fn changed_from(&self) -> u32 {
+        self.changed_from
     }
 
     /// [`Self::plain_text`] in ASCII lower case, at the same positions.
@@ -267,6 +275,16 @@ impl LogModel {
             Err(not) => return not,
         };
         let end = self.end();
+        // The stretch that began in output the log has goes on into the part.
+        let straddling = marks
+            .iter()
+            .rfind(|m| m.offset < end)
+            .map(|m| OutputMark {
+                offset: end,
+                at: m.at,
+            })
+            .filter(|_| !marks.iter().any(|m| m.offset == end));
+        self.marks.extend(straddling);
         self.marks.extend(marks.iter().filter(|m| m.offset >= end));
         self.raw.push_str(part);
         self.parse();

@@ -19,6 +19,7 @@ impl LogModel {
             let keep = self.runs.partition_point(|r| (r.0 as usize) < start);
             self.runs.truncate(keep);
         }
+        self.changed_from = self.plain.len() as u32;
         let raw = std::mem::take(&mut self.raw);
         let base = self.offset;
         let skip = (from - base) as usize;

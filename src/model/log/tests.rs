@@ -106,6 +106,17 @@ fn search_finds_every_match_ignoring_case_with_its_line() {
     let found = find(&log, "error");
     assert_eq!(found.iter().map(|m| m.line).collect::<Vec<_>>(), [0, 2, 2]);
     assert!(find(&log, "").is_empty());
+    // What the viewer does not show is not found.
+    let grouped = LogModel::new(0, 0, "::group::group of errors\nerror\n::endgroup::\n", &[]);
+    assert_eq!(find(&grouped, "group").len(), 1);
+    assert_eq!(
+        find(&grouped, "error")
+            .iter()
+            .map(|m| m.line)
+            .collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert_eq!(super::search::find_from(&log, "error", 10).len(), 2);
     assert!(find(&log, "one\nfine").is_empty());
     let rows = rows_html(
         &log,
@@ -166,6 +177,11 @@ fn appends_take_only_what_is_new_and_refuse_to_skip() {
     assert_eq!(log.append(5, "xyz", &[]), Appended::Gap);
     assert_eq!(log.append(1, "bcd\n", &[]), Appended::Yes);
     assert_eq!(texts(&log), ["abcd"]);
+    // A stretch that began in what the log had goes on into what came.
+    let mut timed = LogModel::new(0, 0, "ab", &[]);
+    timed.append(0, "ab\ncd\nef", &[mark(0, 5), mark(6, 9)]);
+    let at: Vec<_> = timed.lines().iter().map(|l| l.at).collect();
+    assert_eq!(at, [None, Some(5), Some(9)]);
     assert_eq!(new_part(2, 0, "é"), Err(Appended::AlreadyShown));
     assert_eq!(new_part(1, 0, "éa"), Err(Appended::Gap));
 }

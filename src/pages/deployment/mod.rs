@@ -99,15 +99,22 @@ fn LiveDeployment(d: Deployment, can_act: bool, actions: Actions) -> impl IntoVi
     let open = d.focus_step();
     let book = LogBook::new(d.id, &mut d.steps, open);
     let state = RwSignal::new(d);
+    // A step the page did not know gets its log under this page, so it
+    // goes with the page.
+    let owner = Owner::current();
+    let add_step = move |step: &crate::model::DeploymentStep| match &owner {
+        Some(owner) => owner.with(|| book.add_step(step)),
+        None => book.add_step(step),
+    };
     live.subscribe(move |message| match message {
         LiveMessage::Deployment { deployment, .. } => {
-            state.maybe_update(|d| apply_deployment(d, deployment));
             for step in &deployment.steps {
-                book.add_step(step);
+                add_step(step);
             }
+            state.maybe_update(|d| apply_deployment(d, deployment));
         }
         LiveMessage::Step { step, .. } => {
-            book.add_step(step);
+            add_step(step);
             state.maybe_update(|d| apply_step(d, step));
         }
         // Text before it is missing: only a refetch can say what is right.

@@ -53,8 +53,9 @@ pub(super) async fn write_output(
         tokio::select! {
             chunk = rx.recv() => match chunk {
                 Some(chunk) => {
-                    let now = limiter.push(&chunk);
-                    times.push(now_ms(), now.len());
+                    let at = now_ms();
+                    let now = limiter.push(&chunk, at);
+                    times.push(at, now.len());
                     pending.push_str(&now);
                 }
                 None => break,
@@ -77,8 +78,10 @@ pub(super) async fn write_output(
             }
         }
     }
-    let rest = limiter.finish();
-    times.push(now_ms(), rest.len());
+    let (rest, rest_times) = limiter.finish(now_ms());
+    for (at, len) in rest_times {
+        times.push(at, len);
+    }
     pending.push_str(&rest);
     if !pending.is_empty()
         && let Err(e) = retrying(patience, || {
@@ -92,11 +95,14 @@ pub(super) async fn write_output(
 
 /// Keeps a step's stored output bounded: the first `head` bytes go to
 /// storage as they come; after that only the last `tail` bytes are kept and
-/// written at the end, behind a note of how much was cut.
+/// written at the end, behind a note of how much was cut, with the times
+/// their parts came at.
 pub struct OutputLimiter {
     head_left: usize,
     tail: std::collections::VecDeque<u8>,
     tail_cap: usize,
+    /// When the bytes in `tail` came: (ms, bytes), oldest first.
+    tail_times: std::collections::VecDeque<(i64, usize)>,
     cut: u64,
     pending: Vec<u8>,
 }
@@ -107,21 +113,33 @@ impl OutputLimiter {
             head_left: head,
             tail: Default::default(),
             tail_cap: tail,
+            tail_times: Default::default(),
             cut: 0,
             pending: Vec::new(),
         }
     }
 
-    /// Takes a chunk; returns the text to store now (possibly empty).
-    pub fn push(&mut self, chunk: &[u8]) -> String {
+    /// Takes a chunk that came at `at`; returns the text to store now
+    /// (possibly empty).
+    pub fn push(&mut self, chunk: &[u8], at: i64) -> String {
         let take = chunk.len().min(self.head_left);
         self.head_left -= take;
         let mut now = std::mem::take(&mut self.pending);
         now.extend_from_slice(&chunk[..take]);
-        for &b in &chunk[take..] {
+        let rest = &chunk[take..];
+        if !rest.is_empty() {
+            self.tail_times.push_back((at, rest.len()));
+        }
+        for &b in rest {
             if self.tail.len() == self.tail_cap {
                 self.tail.pop_front();
                 self.cut += 1;
+                if let Some(front) = self.tail_times.front_mut() {
+                    front.1 -= 1;
+                    if front.1 == 0 {
+                        self.tail_times.pop_front();
+                    }
+                }
             }
             self.tail.push_back(b);
         }
@@ -135,19 +153,33 @@ impl OutputLimiter {
         String::from_utf8_lossy(&now).into_owned()
     }
 
-    /// What remains at the end: held-back bytes, the cut note and the tail.
-    pub fn finish(&mut self) -> String {
+    /// What remains at the end (held-back bytes, the cut note and the
+    /// tail), and when its parts came: (ms, bytes) covering the text.
+    pub fn finish(&mut self, now: i64) -> (String, Vec<(i64, usize)>) {
         let mut out = String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
+        let mut times = vec![(now, out.len())];
+        let tail_at = self.tail_times.front().map_or(now, |t| t.0);
         if self.cut > 0 {
+            let before = out.len();
             out.push_str(&format!(
                 "\n[… {} bytes of output cut; the last {} bytes follow …]\n",
                 self.cut,
                 self.tail.len()
             ));
+            times.push((tail_at, out.len() - before));
         }
         let tail: Vec<u8> = self.tail.drain(..).collect();
-        out.push_str(&String::from_utf8_lossy(&tail));
-        out
+        let tail = String::from_utf8_lossy(&tail);
+        let mut stretches: Vec<(i64, usize)> = self.tail_times.drain(..).collect();
+        // A tail cut inside a character reads a little longer or shorter.
+        let counted: usize = stretches.iter().map(|s| s.1).sum();
+        if let Some(first) = stretches.first_mut() {
+            first.1 = (first.1 + tail.len()).saturating_sub(counted);
+        }
+        out.push_str(&tail);
+        times.extend(stretches);
+        times.retain(|t| t.1 > 0);
+        (out, times)
     }
 }
 
@@ -158,20 +190,35 @@ mod tests {
     #[test]
     fn output_keeps_the_head_and_the_tail_and_says_what_was_cut() {
         let mut l = OutputLimiter::new(10, 5);
-        let mut stored = l.push(b"0123456789abcdefghij");
-        stored.push_str(&l.finish());
+        let mut stored = l.push(b"0123456789abcdefghij", 1);
+        let (rest, times) = l.finish(9);
+        stored.push_str(&rest);
         assert!(stored.starts_with("0123456789"));
         assert!(stored.contains("5 bytes of output cut"));
         assert!(stored.ends_with("fghij"));
+        assert_eq!(times.iter().map(|t| t.1).sum::<usize>(), rest.len());
+    }
+
+    #[test]
+    fn the_tail_keeps_the_times_its_parts_came_at() {
+        let mut l = OutputLimiter::new(4, 6);
+        assert_eq!(l.push(b"head", 100), "head");
+        assert_eq!(l.push(b"aaaa", 200), "");
+        assert_eq!(l.push(b"bbbb", 300), "");
+        let (rest, times) = l.finish(900);
+        assert!(rest.ends_with("aabbbb"), "{rest}");
+        let note = rest.len() - 6;
+        // The note goes with the tail's first part; each part keeps its time.
+        assert_eq!(times, [(200, note), (200, 2), (300, 4)]);
     }
 
     #[test]
     fn a_character_split_across_chunks_is_kept_whole() {
         let mut l = OutputLimiter::new(100, 10);
         let euro = "€".as_bytes();
-        let mut s = l.push(&euro[..1]);
-        s.push_str(&l.push(&euro[1..]));
-        s.push_str(&l.finish());
+        let mut s = l.push(&euro[..1], 1);
+        s.push_str(&l.push(&euro[1..], 2));
+        s.push_str(&l.finish(3).0);
         assert_eq!(s, "€");
     }
 }

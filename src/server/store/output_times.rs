@@ -24,7 +24,9 @@ impl Pending {
             return;
         }
         match self.stretches.last_mut() {
-            Some((start, n)) if at - *start < MERGE_MS => *n += len,
+            // Later stretches only: the tail of a long log comes with
+            // the times it was written at, earlier than the end.
+            Some((start, n)) if (0..MERGE_MS).contains(&(at - *start)) => *n += len,
             _ => self.stretches.push((at, len)),
         }
     }
