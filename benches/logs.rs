@@ -26,14 +26,14 @@ use std::time::{Duration, Instant};
 
 const LINES: usize = 100_000;
 
-/// A step that fails at once, so its page opens it.
+/// A step that fails at once on the branch `broken`, so its page opens it.
 const PIPELINES: &str = r#"
 [pipelines.deploy]
 operation_name = "Deploy {branch}"
 [[pipelines.deploy.steps]]
 name = "Build"
 phase = "build"
-run = 'echo start; exit 1'
+run = 'echo start; if [ "$FLIGHTDECK_BRANCH" = broken ]; then exit 1; fi'
 "#;
 
 /// 100,000 lines, as many as a step can store at that count (the engine
@@ -104,7 +104,7 @@ async fn run(name: &str, extra: &[String]) {
         &[
             ("site_id", &site.id.to_string()),
             ("kind", "deploy"),
-            ("git_ref", "main"),
+            ("git_ref", "broken"),
         ],
     )
     .await;

@@ -110,7 +110,8 @@ pub fn escape_into(out: &mut String, text: &str) {
     }
 }
 
-fn push_run(out: &mut String, style: &Style, text: &str) {
+/// Appends `text` escaped, in a span of `style`'s classes unless it is plain.
+pub fn push_run(out: &mut String, style: &Style, text: &str) {
     if text.is_empty() {
         return;
     }

@@ -4,7 +4,7 @@
 
 use super::search::Match;
 use super::{LineKind, LogModel};
-use crate::model::ansi::{Style, escape_into};
+use crate::model::ansi::{Style, push_run};
 use crate::model::time;
 
 /// How rows are drawn.
@@ -160,16 +160,7 @@ fn styled(out: &mut String, log: &LogModel, start: u32, end: u32, o: &RowOptions
                 "<mark class=\"m\">"
             });
         }
-        let text = &plain[a as usize..b as usize];
-        if style.is_plain() {
-            escape_into(out, text);
-        } else {
-            out.push_str("<span class=\"");
-            out.push_str(&style.classes());
-            out.push_str("\">");
-            escape_into(out, text);
-            out.push_str("</span>");
-        }
+        push_run(out, &style, &plain[a as usize..b as usize]);
         if hit.is_some() {
             out.push_str("</mark>");
         }
