@@ -108,6 +108,17 @@ async fn a_site_from_a_local_repository_deploys_and_each_deploy_keeps_its_previe
     assert_eq!(first.trigger_kind, TriggerKind::SiteCreated);
     let head = git(&repo, &["rev-parse", "HEAD"]);
     assert_eq!(first.commit_sha.as_deref(), Some(head.as_str()));
+    // With the time that commit was made: where its lead time starts.
+    let made: i64 = git(&repo, &["log", "-1", "--format=%ct", "HEAD"])
+        .parse()
+        .expect("seconds");
+    let (commit_at,): (Option<i64>,) =
+        sqlx::query_as("select commit_at from deployments where id = $1")
+            .bind(first.id.to_string())
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("commit_at");
+    assert_eq!(commit_at, Some(made * 1000));
     let first_id = first.id.to_string();
     assert_eq!(
         first.preview_url,
