@@ -132,15 +132,20 @@ fn LiveDeployment(d: Deployment, can_act: bool, actions: Actions) -> impl IntoVi
     // The page's records hold no output: the book has it.
     let summary = Memo::new(move |_| state.get());
     let focus = Memo::new(move |_| summary.with(Deployment::focus_step));
-    // The step that starts running, or fails, opens.
-    Effect::new(move |prev: Option<Option<crate::model::StepId>>| {
+    // The step that runs, or failed, is open, as on a fresh load: each one
+    // that starts or fails opens, and the one it follows closes.
+    let opened = StoredValue::new(open);
+    Effect::new(move |_| {
         let now = focus.get();
-        if prev.is_some()
-            && let Some(step) = now.and_then(|id| book.step(id))
+        if let Some(before) = opened.get_value().filter(|id| Some(*id) != now)
+            && let Some(step) = book.step(before)
         {
+            step.open.set(false);
+        }
+        if let Some(step) = now.and_then(|id| book.step(id)) {
             step.open.set(true);
         }
-        now
+        opened.set_value(now);
     });
     book.follow_address();
     let steps_class = move || {
