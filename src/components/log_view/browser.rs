@@ -8,7 +8,7 @@ use super::book::{LogBook, StepLog};
 #[cfg(feature = "hydrate")]
 use super::dom;
 #[cfg(feature = "hydrate")]
-use super::rows::{Layout, MARGIN, ROW, draw_rows, layout};
+use super::rows::{Layout, MARGIN, ROW, draw_rows, layout, number_width};
 use leptos::prelude::*;
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -103,13 +103,8 @@ pub fn drive(p: Parts) -> (impl Fn() + Copy, impl Fn(leptos::ev::MouseEvent) + C
             return;
         };
         let height = layout_now.with_value(Layout::height);
-        let digits = step
-            .log
-            .with_value(|l| l.number(l.lines().len() as u32).to_string().len());
-        let _ = canvas.set_attribute(
-            "style",
-            &format!("height:{height}px;--ln:{}ch", digits.max(3) + 1),
-        );
+        let width = step.log.with_value(number_width);
+        let _ = canvas.set_attribute("style", &format!("height:{height}px;{width}"));
         let _ = canvas.set_attribute("class", "log-canvas virtual");
         match scroll {
             Scroll::Keep => {}

@@ -95,3 +95,10 @@ pub fn draw_rows(
         )
     })
 }
+
+/// The style that makes the line number column as wide as the log's last
+/// line number needs.
+pub fn number_width(log: &LogModel) -> String {
+    let digits = log.number(log.lines().len() as u32).to_string().len();
+    format!("--ln:{}ch", digits.max(3) + 1)
+}

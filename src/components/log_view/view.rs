@@ -6,7 +6,7 @@
 use super::book::{LogBook, StepLog, Whole};
 use super::browser;
 use super::dom;
-use super::rows::{FIRST_ROWS, draw_rows};
+use super::rows::{FIRST_ROWS, draw_rows, number_width};
 use leptos::prelude::*;
 
 /// A step's log: its tools, its rows, and "Jump to live" while the step
@@ -25,19 +25,11 @@ pub fn LogView(
     let follow = RwSignal::new(true);
     let copied = RwSignal::new(false);
     // What the server draws, and the browser keeps until it draws itself.
-    let first_html = step.log.with_value(|log| {
+    let (first_html, row_count, ln_width) = step.log.with_value(|log| {
         let rows = log.rows(|line| step.folded(line));
         let from = rows.len().saturating_sub(FIRST_ROWS);
-        draw_rows(&book, &step, log, &rows[from..], started_at.get_untracked())
-    });
-    let row_count = step
-        .log
-        .with_value(|log| log.rows(|line| step.folded(line)).len());
-    let number_width = step.log.with_value(|l| {
-        format!(
-            "--ln:{}ch",
-            l.number(l.lines().len() as u32).to_string().len().max(3) + 1
-        )
+        let html = draw_rows(&book, &step, log, &rows[from..], started_at.get_untracked());
+        (html, rows.len(), number_width(log))
     });
     // Until the browser draws, the page shows the last rows only.
     let drawn = RwSignal::new(false);
@@ -105,7 +97,7 @@ pub fn LogView(
         <div class="log-view" node_ref=scroller tabindex="0" aria-label=format!("Output of step {}", step.number)
             on:scroll=move |_| on_scroll()>
             <span class="log-probe" node_ref=probe aria-hidden="true">"0000000000"</span>
-            <div class="log-canvas" node_ref=canvas style=number_width>
+            <div class="log-canvas" node_ref=canvas style=ln_width>
                 <div class="log-rows" node_ref=rows_el inner_html=first_html on:click=on_click></div>
             </div>
         </div>
