@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod deployments;
+pub mod insights;
 pub mod integrations;
 pub mod live;
 pub mod sites;

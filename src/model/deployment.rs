@@ -8,8 +8,8 @@ use super::status::{DeploymentStatus, LifecycleLabel, Phase, ReleaseRemoved, Ste
 use super::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
-/// The pipeline a deployment runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The pipeline a deployment runs; ordered as the types are listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PipelineType {
     Deploy,

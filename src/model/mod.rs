@@ -5,6 +5,7 @@ pub mod ansi;
 pub mod deployment;
 pub mod error;
 pub mod ids;
+pub mod insights;
 pub mod integrations;
 pub mod live;
 pub mod log;

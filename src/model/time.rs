@@ -60,9 +60,6 @@ pub fn exact_utc(ms: i64) -> String {
 /// `offset_minutes` east of UTC.
 pub fn wall_clock(ms: i64, offset_minutes: i64) -> (String, String) {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let secs = ms.div_euclid(1000) + offset_minutes * 60;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
@@ -76,6 +73,16 @@ pub fn wall_clock(ms: i64, offset_minutes: i64) -> (String, String) {
         ),
     )
 }
+
+/// "Dec 1": a UTC day (days since the epoch), as a chart's axis shows it.
+pub fn short_date(day: i64) -> String {
+    let (_, m, d) = civil_from_days(day);
+    format!("{} {d}", MONTHS[(m - 1) as usize])
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// How many minutes east of UTC the reader's clock is (0 on the server).
 pub fn local_offset_minutes(ms: i64) -> i64 {

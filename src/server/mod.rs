@@ -7,7 +7,7 @@
 //! 3. [`engine`] (runs pipelines) and [`realtime`] (publishes the event
 //!    log to sockets), both on the store.
 //! 4. What people and hooks do: [`sites`], [`teams`], [`uploads`],
-//!    [`github`], [`previews`], [`passwords`], [`demo`], [`wallboard`],
+//!    [`github`], [`insights`], [`previews`], [`passwords`], [`demo`], [`wallboard`],
 //!    [`retention`] (the periodic cleanup), [`api_tokens`],
 //!    [`notifications`] (outgoing hooks and their delivery); they take `&Db`,
 //!    `&Engine`, `&Config`, never a request.
@@ -19,6 +19,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod github;
+pub mod insights;
 pub mod notifications;
 pub mod passwords;
 pub mod previews;

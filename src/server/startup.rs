@@ -11,7 +11,7 @@ use super::store::Db;
 use super::store::sessions::DbSessionStore;
 use super::web::state::{AppState, BuildId};
 use super::web::{bearer, downloads, hooks, live, logs, middleware, previews, uploads};
-use super::{demo, retention, sites};
+use super::{demo, insights, retention, sites};
 use crate::app::{App, shell};
 use axum::Router;
 use axum::routing::{get, post};
@@ -147,6 +147,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         )
     })?;
     check_shared_data_dir(&db, &config.data_dir).await?;
+    insights::build_if_needed(&db).await?;
     // The demo (with its published password) only where it is asked for.
     let seeded = if config.seed_demo {
         demo::seed_if_empty(&db, &config.data_dir)

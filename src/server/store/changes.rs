@@ -3,6 +3,7 @@
 //! the same transaction. The event log (`events`) is what the live channel
 //! replays and publishes.
 
+pub use super::db::Tx;
 use super::db::{Backend, Db, now_ms};
 use super::deployments::{DEPLOYMENT_COLUMNS, DeploymentRow, attach_steps_in, step_with_team};
 use super::notifications;
@@ -14,9 +15,7 @@ use crate::model::{
     Change, Deployment, DeploymentId, DeploymentStatus, InstanceId, SiteId, SiteLockState, StepId,
     StepStatus, TeamId,
 };
-use sqlx::{Any, Transaction};
-
-pub type Tx = Transaction<'static, Any>;
+use sqlx::Any;
 
 /// What changes along with a deployment's status; `None` keeps the stored value.
 #[derive(Default)]
@@ -45,6 +44,7 @@ pub async fn transition_deployment(
             "illegal deployment transition {from} -> {to}"
         )));
     }
+    let replaced_by = change.superseded_by_id;
     let done = sqlx::query(
         "update deployments set status = $1, version = version + 1, \
          started_at = coalesce($2, started_at), finished_at = coalesce($3, finished_at), \
@@ -67,6 +67,15 @@ pub async fn transition_deployment(
         return Ok(false);
     }
     emit_deployment_as(db, tx, id, Some(to)).await?;
+    // After the event: its lock guards the insights' totals too.
+    match (to, replaced_by) {
+        (DeploymentStatus::Superseded, Some(by)) => {
+            super::insights::record::replaced(tx, id, by).await?
+        }
+        (DeploymentStatus::Superseded, None) => {}
+        _ if to.is_finished() => super::insights::record::ended(tx, id).await?,
+        _ => {}
+    }
     Ok(true)
 }
 

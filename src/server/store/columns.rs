@@ -2,6 +2,7 @@
 //! lowercase word, deployment meta as its JSON object. Queries bind and
 //! read the types themselves, never their text.
 
+use crate::model::insights::Series;
 use crate::model::{
     ApiTokenId, ArchiveId, CapsuleId, DeliveryState, DeploymentId, DeploymentMeta,
     DeploymentStatus, EventKind, HookFormat, InstanceId, InviteId, NotificationEvent,
@@ -81,7 +82,8 @@ enum_column!(
     RemovalReason,
     NotificationEvent,
     HookFormat,
-    DeliveryState
+    DeliveryState,
+    Series
 );
 text_column!(DeploymentMeta, DeploymentMeta::to_json, |s: &str| Some(
     DeploymentMeta::from_json(s)

@@ -9,6 +9,7 @@
 //!   records, scoped to a team.
 //! - [`locks`]: deploy locks, and the pushes they hold.
 //! - [`releases`]: what a preview host may serve, and release sizes.
+//! - [`insights`]: the daily totals the insights page reads.
 //! - [`retention`]: what the periodic cleanup reads and removes.
 //! - [`wallboard_links`]: read-only links to a team's wallboard.
 //! - [`api_tokens`]: tokens scripts and CI act with;
@@ -24,6 +25,7 @@ mod columns;
 pub mod db;
 pub mod deployments;
 pub mod event_log;
+pub mod insights;
 pub mod instances;
 pub mod invites;
 pub mod locks;

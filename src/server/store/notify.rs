@@ -81,6 +81,10 @@ impl Signals {
     }
 }
 
+/// The event lock alone (the key below), for a transaction that must wait
+/// for every event writer: rebuilding the insights' totals.
+pub(super) const EVENT_LOCK: &str = "select pg_advisory_xact_lock(7340432)";
+
 /// Inside a transaction writing `change`: the notifications its commit
 /// sends, in the statement that takes the event lock (no round trip of
 /// its own). A change that queues a deployment or ends one also tells the
