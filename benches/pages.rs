@@ -8,7 +8,12 @@
 //! - the deployments page, first page and a page 90% deep (keyset cursor);
 //! - the same page filtered by a rare status;
 //! - a site's page;
-//! - a detail page whose step output is 10 MB (the page shows its tail).
+//! - a detail page whose step output is 10 MB (the page shows its tail);
+//! - the insights page over 7, 30 and 90 days, and for one site, after
+//!   building its totals from the history (timed too).
+//!
+//! Deployments are 10 s apart, newest first: 100,000 cover 12 days,
+//! 1,000,000 cover 116.
 //!
 //! Each is requested 5 times to warm up, then 30 times; p50 and p95 are
 //! printed. Set `FLIGHTDECK_BENCH_SIZES=100000` for a quicker run.
@@ -17,6 +22,7 @@
 mod common;
 
 use common::server::Server;
+use flightdeck::server::store::insights::rebuild::rebuild;
 use flightdeck::server::store::{Db, sites};
 use std::time::{Duration, Instant};
 use ulid::Ulid;
@@ -76,7 +82,7 @@ async fn start(database_url: Option<String>) -> Bench {
     }
 }
 
-async fn seed(b: &Bench, from: usize, to: usize, total: usize) {
+async fn seed(b: &Bench, from: usize, to: usize) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -89,7 +95,7 @@ async fn seed(b: &Bench, from: usize, to: usize, total: usize) {
         let mut dsql = String::from(
             "insert into deployments (id, team_id, site_id, type, status, operation_name, meta, source_kind, \
              branch, commit_sha, repository, trigger_kind, triggered_by, error_message, version, created_at, \
-             started_at, finished_at) values ",
+             started_at, finished_at, commit_at) values ",
         );
         let mut ssql = String::from(
             "insert into deployment_steps (id, deployment_id, name, phase, status, sort_order, output, \
@@ -97,7 +103,8 @@ async fn seed(b: &Bench, from: usize, to: usize, total: usize) {
         );
         let mut rows = Vec::new();
         for n in i..end {
-            let at = now - ((total - n) as u64) * 10_000;
+            // Newest first: each size adds older history.
+            let at = now - (n as u64 + 1) * 10_000;
             let id = Ulid::from_parts(at, rand_bits(n as u128)).to_string();
             // Mostly completed deploys; a few failures and cancellations.
             let (kind, status) = match n % 100 {
@@ -110,13 +117,13 @@ async fn seed(b: &Bench, from: usize, to: usize, total: usize) {
             rows.push((id, n % SITES, kind, status, at as i64));
         }
         for (k, _) in rows.iter().enumerate() {
-            let p = k * 10;
+            let p = k * 11;
             if k > 0 {
                 dsql.push(',');
             }
             dsql.push_str(&format!(
                 "(${}, ${}, ${}, ${}, ${}, ${}, '{{}}', 'git', 'main', 'abcdef1234567', \
-                 'https://github.com/acme/site', 'push', 'GitHub push', ${}, 3, ${}, ${}, ${})",
+                 'https://github.com/acme/site', 'push', 'GitHub push', ${}, 3, ${}, ${}, ${}, ${})",
                 p + 1,
                 p + 2,
                 p + 3,
@@ -126,7 +133,8 @@ async fn seed(b: &Bench, from: usize, to: usize, total: usize) {
                 p + 7,
                 p + 8,
                 p + 9,
-                p + 10
+                p + 10,
+                p + 11
             ));
         }
         let mut q = sqlx::query(&dsql);
@@ -148,7 +156,9 @@ async fn seed(b: &Bench, from: usize, to: usize, total: usize) {
                 )
                 .bind(*at)
                 .bind(*at + 1_000)
-                .bind(*at + 95_000);
+                .bind(*at + 95_000)
+                // Committed up to 6 h before it went live.
+                .bind(*at + 95_000 - (rand_bits(*at as u128) % 21_600_000) as i64);
         }
         q.execute(&mut *tx).await.expect("deployments");
         let mut k = 0;
@@ -167,7 +177,11 @@ async fn seed(b: &Bench, from: usize, to: usize, total: usize) {
                     p + 5,
                     p + 6,
                     p + 7,
-                    at + 30_000 * (s as i64 + 1)
+                    // 2 to 29 s: steps of every duration, as real ones are.
+                    at + 1_000
+                        + 30_000 * s as i64
+                        + 2_000
+                        + (rand_bits((s as u128) << 96 | *at as u128) % 27_000) as i64
                 ));
                 k += 1;
             }
@@ -259,9 +273,8 @@ async fn run(name: &str, database_url: Option<String>, sizes: &[usize]) {
     println!("\n{name}");
     let b = start(database_url).await;
     let mut seeded = 0;
-    let total = *sizes.iter().max().expect("sizes");
     for &size in sizes {
-        seed(&b, seeded, size, total).await;
+        seed(&b, seeded, size).await;
         seeded = size;
         // A database that has been running has statistics; a bulk load has none yet.
         sqlx::query("analyze")
@@ -312,6 +325,32 @@ async fn run(name: &str, database_url: Option<String>, sizes: &[usize]) {
             &b,
             "detail page, 10 MB step output",
             &format!("/deployments/{big}"),
+        )
+        .await;
+        // The insights' totals as a first start after the upgrade builds
+        // them from this history; then the page over each window.
+        let t = Instant::now();
+        let read = rebuild(&b.db).await.expect("rebuild");
+        println!(
+            "  insights built from {read} deployments in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        sqlx::query("analyze")
+            .execute(&b.db.pool)
+            .await
+            .expect("analyze");
+        for days in [7, 30, 90] {
+            measure(
+                &b,
+                &format!("insights, {days} days"),
+                &format!("/insights?days={days}"),
+            )
+            .await;
+        }
+        measure(
+            &b,
+            "insights, 90 days, one site",
+            &format!("/insights?days=90&site={}", b.site_ids[3]),
         )
         .await;
     }

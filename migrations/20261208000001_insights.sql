@@ -2,19 +2,22 @@
 -- are kept as deployments finish, so the page never scans a long history.
 -- Days are UTC days since the epoch.
 
+-- Every total is kept for its site and, under site_id '', for the whole
+-- team, so a window of either is one short range of the primary key.
+
 -- A production site's deploys that ended on a day: every deploy that
 -- shipped a change (rollbacks bring back an earlier one and are left
 -- out), how many succeeded or failed, and how many of those that
 -- succeeded were later rolled back or replaced within an hour.
 create table insight_days (
     team_id text not null references teams (id) on delete cascade,
-    site_id text not null references sites (id) on delete cascade,
+    site_id text not null,
     day bigint not null,
     deploys bigint not null default 0,
     succeeded bigint not null default 0,
     failed bigint not null default 0,
     failed_changes bigint not null default 0,
-    primary key (team_id, day, site_id)
+    primary key (team_id, site_id, day)
 );
 
 -- Durations as counts per bucket (8 buckets per doubling), so a window's
@@ -22,7 +25,7 @@ create table insight_days (
 -- and each pipeline's steps (with the step's place in its pipeline).
 create table insight_durations (
     team_id text not null references teams (id) on delete cascade,
-    site_id text not null references sites (id) on delete cascade,
+    site_id text not null,
     day bigint not null,
     series text not null check (series in ('lead_time', 'restore', 'step')),
     pipeline text not null default '',
@@ -30,7 +33,7 @@ create table insight_durations (
     position bigint not null default 0,
     bucket bigint not null,
     samples bigint not null,
-    primary key (team_id, day, series, pipeline, step, site_id, bucket)
+    primary key (team_id, site_id, day, series, pipeline, step, bucket)
 );
 
 -- The sites whose production deploys are failing, since when: where a

@@ -2,8 +2,8 @@
 
 use crate::components::shell::AppShell;
 use crate::pages::{
-    AccountPage, DeploymentPage, DeploymentsPage, NewSitePage, NotFoundPage, SignInPage,
-    SignUpPage, SitePage, SitesPage, TeamPage, WallboardPage,
+    AccountPage, DeploymentPage, DeploymentsPage, InsightsPage, NewSitePage, NotFoundPage,
+    SignInPage, SignUpPage, SitePage, SitesPage, TeamPage, WallboardPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sites") view=SitesPage ssr=SsrMode::Async />
                     <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
                     <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
+                    <Route path=path!("insights") view=InsightsPage ssr=SsrMode::Async />
                     <Route path=path!("team") view=TeamPage ssr=SsrMode::Async />
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
                 </ParentRoute>

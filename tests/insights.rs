@@ -170,6 +170,8 @@ async fn each_metric_on_a_hand_built_history_with_known_answers() {
         // The other site: one change, and one the week before.
         insert(&db, team_id, docs, &past(Completed, start + 5 * DAY_MS)).await;
         insert(&db, team_id, docs, &past(Completed, start - 3 * DAY_MS)).await;
+        // The history starts before the week before: they compare.
+        insert(&db, team_id, docs, &past(Completed, start - 8 * DAY_MS)).await;
         // A deploy still running counts for nothing yet.
         sqlx::query(
             "insert into deployments (id, team_id, site_id, type, status, operation_name, source_kind, \
@@ -187,7 +189,7 @@ async fn each_metric_on_a_hand_built_history_with_known_answers() {
         let (other, other_sites) = team(&db, "eve@example.com", &["eve"]).await;
         insert(&db, other, other_sites[0], &past(Failed, start + DAY_MS)).await;
 
-        assert_eq!(rebuild(&db).await.expect("rebuild"), 11);
+        assert_eq!(rebuild(&db).await.expect("rebuild"), 12);
         let all = insights::load(&db, team_id, None, 7).await.expect("insights");
 
         // Four changes went live in 7 days (a, d, e on web; one on docs).
@@ -223,6 +225,10 @@ async fn each_metric_on_a_hand_built_history_with_known_answers() {
         assert_eq!(all.slowest[0].name, "Build");
 
         // One site: only its deploys.
+        // Web's history starts within the week before: no comparison.
+        let web_only = insights::load(&db, team_id, Some(web), 7).await.expect("web");
+        assert_eq!(web_only.frequency.previous, None);
+        assert_eq!(web_only.frequency.samples, 3);
         let one = insights::load(&db, team_id, Some(docs), 7).await.expect("docs");
         assert_eq!(one.frequency.samples, 1);
         assert_eq!(one.failure_rate.value, Some(0.0));

@@ -28,6 +28,7 @@ pub fn AppShell() -> impl IntoView {
                     <nav class="nav" aria-label="Main">
                         <A href="/" exact=true>"Deployments"</A>
                         <A href="/sites">"Sites"</A>
+                        <A href="/insights">"Insights"</A>
                         <A href="/team">"Team"</A>
                         // A full page load: the wallboard has no app frame.
                         <a href="/wallboard" rel="external" title="Every site on one screen, for a TV">"Wallboard"</a>

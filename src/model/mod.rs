@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod ansi;
+pub mod chart;
 pub mod deployment;
 pub mod error;
 pub mod ids;

@@ -31,13 +31,14 @@ pub async fn load(
         from_day,
         to_day: window.end_day,
     };
-    let (days, durations, steps) = tokio::try_join!(
+    let (history_from, days, durations, steps) = tokio::try_join!(
+        insights::first_day(db, team_id, site_id),
         insights::days(db, range(window.previous_first_day())),
         insights::durations(db, range(window.previous_first_day()), false),
         insights::durations(db, range(window.first_day()), true),
     )?;
     let all = [durations, steps].concat();
-    Ok(build(window, site_id, &days, &all))
+    Ok(build(window, site_id, history_from, &days, &all))
 }
 
 /// A history from before the insights existed gets its totals once, on

@@ -70,10 +70,12 @@ impl Durations {
 }
 
 /// The page's numbers from the rows of the window and of the window
-/// before it (step rows are read for the window only).
+/// before it (step rows are read for the window only). `history_from` is
+/// the first day with totals: a window before that is no comparison.
 pub fn build(
     window: Window,
     site_id: Option<SiteId>,
+    history_from: Option<i64>,
     days: &[DayRow],
     durations: &[DurationRow],
 ) -> Insights {
@@ -123,7 +125,8 @@ pub fn build(
     };
     let per_day = |c: &DayCounts| Some(c.succeeded as f64 / f64::from(window.days));
     let (pipelines, slowest) = step_tables(steps);
-    Insights {
+    let compared = history_from.is_some_and(|d| d <= window.previous_first_day());
+    let mut insights = Insights {
         days: window.days,
         first_day: first,
         site_id,
@@ -143,7 +146,18 @@ pub fn build(
         restore: restore.median(),
         pipelines,
         slowest,
+    };
+    if !compared {
+        for m in [
+            &mut insights.frequency,
+            &mut insights.lead_time,
+            &mut insights.failure_rate,
+            &mut insights.restore,
+        ] {
+            m.previous = None;
+        }
     }
+    insights
 }
 
 /// Steps grouped by pipeline in pipeline order, and the slowest of all.

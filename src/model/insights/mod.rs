@@ -99,6 +99,8 @@ pub struct Insights {
 pub struct Metric {
     /// None when there is nothing to compute it from.
     pub value: Option<f64>,
+    /// Over the window before; None also when the history does not
+    /// reach back that far.
     pub previous: Option<f64>,
     /// How many deploys, changes or restores the value comes from.
     pub samples: u64,

@@ -132,7 +132,7 @@ fn the_four_metrics_of_a_week_with_a_failure_a_hotfix_and_a_rollback() {
         days: 7,
         end_day: super::day_of(start) + 7,
     };
-    let insights = build(window, None, &h.days, &h.durations);
+    let insights = build(window, None, Some(0), &h.days, &h.durations);
 
     // Three changes succeeded in 7 days.
     near(insights.frequency.value, 3.0 / 7.0);
@@ -158,6 +158,18 @@ fn the_four_metrics_of_a_week_with_a_failure_a_hotfix_and_a_rollback() {
     near(insights.restore.value, (40 * H) as f64);
     assert_eq!(insights.restore.samples, 1);
     assert_eq!(insights.restore.previous, None);
+
+    // A history that starts within the window before compares with nothing.
+    let young = build(
+        window,
+        None,
+        Some(window.previous_first_day() + 1),
+        &h.days,
+        &h.durations,
+    );
+    assert_eq!(young.frequency.previous, None);
+    assert_eq!(young.failure_rate.previous, None);
+    assert_eq!(young.frequency.value, insights.frequency.value);
 }
 
 #[test]
@@ -224,7 +236,7 @@ fn step_durations_are_grouped_by_pipeline_in_step_order() {
         // Outside the window: left out.
         step(PipelineType::Deploy, "Build", 1, 9, 9_000_000, 100),
     ];
-    let insights = build(window, None, &[], &rows);
+    let insights = build(window, None, None, &[], &rows);
     let names: Vec<_> = insights
         .pipelines
         .iter()

@@ -1,6 +1,7 @@
 //! The insights' daily totals: written as deployments end ([`record`]),
 //! built again from the history when needed ([`rebuild`]), and read for a
-//! team's window here: a range of a primary key per table, summed by day.
+//! team's (or a site's) window here: one range of each table's primary
+//! key.
 
 pub mod rebuild;
 pub(super) mod record;
@@ -20,33 +21,33 @@ pub struct Range {
     pub to_day: i64,
 }
 
-impl Range {
-    fn site_clause(&self) -> &'static str {
-        if self.site_id.is_some() {
-            " and site_id = $4"
-        } else {
-            ""
-        }
-    }
+/// The first day the team (or the site) has totals for.
+pub async fn first_day(
+    db: &Db,
+    team_id: TeamId,
+    site_id: Option<SiteId>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let (day,): (Option<i64>,) =
+        sqlx::query_as("select min(day) from insight_days where team_id = $1 and site_id = $2")
+            .bind(team_id)
+            .bind(record::scope(site_id))
+            .fetch_one(&db.pool)
+            .await?;
+    Ok(day)
 }
 
-/// Production deploys per day of the range, summed over the sites.
+/// Production deploys per day of the range.
 pub async fn days(db: &Db, r: Range) -> Result<Vec<DayRow>, sqlx::Error> {
-    // sum() of a bigint is numeric on PostgreSQL: cast back.
-    let sql = format!(
-        "select day, cast(sum(deploys) as bigint), cast(sum(succeeded) as bigint), \
-         cast(sum(failed) as bigint), cast(sum(failed_changes) as bigint) from insight_days \
-         where team_id = $1 and day >= $2 and day < $3{} group by day",
-        r.site_clause()
-    );
-    let mut q = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(&sql)
-        .bind(r.team_id)
-        .bind(r.from_day)
-        .bind(r.to_day);
-    if let Some(site) = r.site_id {
-        q = q.bind(site);
-    }
-    let rows = q.fetch_all(&db.pool).await?;
+    let rows = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
+        "select day, deploys, succeeded, failed, failed_changes from insight_days \
+         where team_id = $1 and site_id = $2 and day >= $3 and day < $4",
+    )
+    .bind(r.team_id)
+    .bind(record::scope(r.site_id))
+    .bind(r.from_day)
+    .bind(r.to_day)
+    .fetch_all(&db.pool)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(day, deploys, succeeded, failed, failed_changes)| DayRow {
@@ -61,8 +62,8 @@ pub async fn days(db: &Db, r: Range) -> Result<Vec<DayRow>, sqlx::Error> {
         .collect())
 }
 
-/// Duration samples per day and bucket of the range, summed over the
-/// sites: steps' or (with `steps` false) lead times and restores.
+/// Duration samples per day and bucket of the range: steps' or (with
+/// `steps` false) lead times and restores.
 pub async fn durations(db: &Db, r: Range, steps: bool) -> Result<Vec<DurationRow>, sqlx::Error> {
     let series = if steps {
         "series = 'step'"
@@ -70,19 +71,16 @@ pub async fn durations(db: &Db, r: Range, steps: bool) -> Result<Vec<DurationRow
         "series in ('lead_time', 'restore')"
     };
     let sql = format!(
-        "select day, series, pipeline, step, min(position), bucket, cast(sum(samples) as bigint) \
-         from insight_durations where team_id = $1 and day >= $2 and day < $3{} and {series} \
-         group by day, series, pipeline, step, bucket",
-        r.site_clause()
+        "select day, series, pipeline, step, position, bucket, samples from insight_durations \
+         where team_id = $1 and site_id = $2 and day >= $3 and day < $4 and {series}"
     );
-    let mut q = sqlx::query_as::<_, (i64, Series, String, String, i64, i64, i64)>(&sql)
+    let rows = sqlx::query_as::<_, (i64, Series, String, String, i64, i64, i64)>(&sql)
         .bind(r.team_id)
+        .bind(record::scope(r.site_id))
         .bind(r.from_day)
-        .bind(r.to_day);
-    if let Some(site) = r.site_id {
-        q = q.bind(site);
-    }
-    let rows = q.fetch_all(&db.pool).await?;
+        .bind(r.to_day)
+        .fetch_all(&db.pool)
+        .await?;
     Ok(rows
         .into_iter()
         .map(

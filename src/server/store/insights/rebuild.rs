@@ -5,7 +5,7 @@
 use super::super::db::Tx;
 use super::super::notify::EVENT_LOCK;
 use super::super::{Backend, Db, now_ms};
-use super::record::{DurationKey, END_COLUMNS, EndRow};
+use super::record::{DurationKey, END_COLUMNS, EndRow, scope};
 use crate::model::insights::histogram::bucket_of;
 use crate::model::insights::rules::{DayCounts, Finished};
 use crate::model::insights::{Series, day_of};
@@ -38,9 +38,28 @@ struct StepRow {
     step_finished_at: i64,
 }
 
+impl Totals {
+    fn add_day(&mut self, team_id: TeamId, site_id: SiteId, day: i64, counts: DayCounts) {
+        for site in [Some(site_id), None] {
+            self.days
+                .entry((team_id, site, day))
+                .or_default()
+                .add(counts);
+        }
+    }
+
+    fn add_duration(&mut self, k: DurationKey, position: i64) {
+        for k in [k.team_wide(), k] {
+            let entry = self.durations.entry(k).or_default();
+            *entry = (position, entry.1 + 1);
+        }
+    }
+}
+
 #[derive(Default)]
 struct Totals {
-    days: BTreeMap<(TeamId, SiteId, i64), DayCounts>,
+    /// Per site, and (under None) per team.
+    days: BTreeMap<(TeamId, Option<SiteId>, i64), DayCounts>,
     /// Samples per bucket, with the step's place in its pipeline.
     durations: BTreeMap<DurationKey, (i64, i64)>,
     failing: Vec<(SiteId, i64)>,
@@ -121,14 +140,10 @@ async fn read_ends(tx: &mut Tx, totals: &mut Totals) -> Result<u64, sqlx::Error>
         let finished = end.finished();
         let effects = finished.effects(failing_since);
         failing_since = effects.failing_since;
-        totals
-            .days
-            .entry((end.team_id, end.site_id, effects.day))
-            .or_default()
-            .add(effects.counts);
+        totals.add_day(end.team_id, end.site_id, effects.day, effects.counts);
         let key = |series, ms| DurationKey {
             team_id: end.team_id,
-            site_id: end.site_id,
+            site_id: Some(end.site_id),
             day: effects.day,
             series,
             pipeline: None,
@@ -140,7 +155,7 @@ async fn read_ends(tx: &mut Tx, totals: &mut Totals) -> Result<u64, sqlx::Error>
             (Series::Restore, effects.restore),
         ] {
             if let Some(ms) = ms {
-                totals.durations.entry(key(series, ms)).or_default().1 += 1;
+                totals.add_duration(key(series, ms), 0);
             }
         }
         if let (Some(pipeline), Some(meta), Some(by_finished_at)) =
@@ -157,11 +172,8 @@ async fn read_ends(tx: &mut Tx, totals: &mut Totals) -> Result<u64, sqlx::Error>
                     failed_changes: 1,
                     ..DayCounts::default()
                 };
-                totals
-                    .days
-                    .entry((end.team_id, end.site_id, day_of(finished.finished_at)))
-                    .or_default()
-                    .add(counts);
+                let day = day_of(finished.finished_at);
+                totals.add_day(end.team_id, end.site_id, day, counts);
             }
         }
     }
@@ -185,15 +197,14 @@ async fn read_steps(tx: &mut Tx, totals: &mut Totals) -> Result<(), sqlx::Error>
     while let Some(s) = rows.try_next().await? {
         let key = DurationKey {
             team_id: s.team_id,
-            site_id: s.site_id,
+            site_id: Some(s.site_id),
             day: day_of(s.finished_at),
             series: Series::Step,
             pipeline: Some(s.pipeline),
             step: s.name,
             bucket: bucket_of(s.step_finished_at - s.step_started_at),
         };
-        let entry = totals.durations.entry(key).or_default();
-        *entry = (s.sort_order, entry.1 + 1);
+        totals.add_duration(key, s.sort_order);
     }
     Ok(())
 }
@@ -209,7 +220,7 @@ async fn write(tx: &mut Tx, totals: &Totals) -> Result<(), sqlx::Error> {
         for ((team_id, site_id, day), c) in chunk {
             q = q
                 .bind(*team_id)
-                .bind(*site_id)
+                .bind(scope(*site_id))
                 .bind(*day)
                 .bind(c.deploys)
                 .bind(c.succeeded)
@@ -228,7 +239,7 @@ async fn write(tx: &mut Tx, totals: &Totals) -> Result<(), sqlx::Error> {
         for (k, (position, samples)) in chunk {
             q = q
                 .bind(k.team_id)
-                .bind(k.site_id)
+                .bind(scope(k.site_id))
                 .bind(k.day)
                 .bind(k.series)
                 .bind(k.pipeline_text())

@@ -46,11 +46,17 @@ impl EndRow {
     }
 }
 
+/// How a total's site is stored: its id, or '' for the whole team.
+pub(super) fn scope(site_id: Option<SiteId>) -> String {
+    site_id.map(|s| s.to_string()).unwrap_or_default()
+}
+
 /// One stored bucket of durations.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct DurationKey {
     pub team_id: TeamId,
-    pub site_id: SiteId,
+    /// None for the team's total.
+    pub site_id: Option<SiteId>,
     pub day: i64,
     pub series: Series,
     pub pipeline: Option<PipelineType>,
@@ -59,6 +65,14 @@ pub(super) struct DurationKey {
 }
 
 impl DurationKey {
+    /// The same bucket in the team's total.
+    pub fn team_wide(&self) -> Self {
+        Self {
+            site_id: None,
+            ..self.clone()
+        }
+    }
+
     pub fn pipeline_text(&self) -> &'static str {
         self.pipeline.map_or("", PipelineType::as_str)
     }
@@ -108,7 +122,7 @@ pub(in crate::server::store) async fn ended(
     add_day(tx, row.team_id, row.site_id, effects.day, effects.counts).await?;
     let key = |series, bucket| DurationKey {
         team_id: row.team_id,
-        site_id: row.site_id,
+        site_id: Some(row.site_id),
         day: effects.day,
         series,
         pipeline: None,
@@ -183,24 +197,26 @@ async fn add_day(
     if c.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "insert into insight_days (team_id, site_id, day, deploys, succeeded, failed, failed_changes) \
-         values ($1, $2, $3, $4, $5, $6, $7) \
-         on conflict (team_id, day, site_id) do update set \
-         deploys = insight_days.deploys + excluded.deploys, \
-         succeeded = insight_days.succeeded + excluded.succeeded, \
-         failed = insight_days.failed + excluded.failed, \
-         failed_changes = insight_days.failed_changes + excluded.failed_changes",
-    )
-    .bind(team_id)
-    .bind(site_id)
-    .bind(day)
-    .bind(c.deploys)
-    .bind(c.succeeded)
-    .bind(c.failed)
-    .bind(c.failed_changes)
-    .execute(&mut **tx)
-    .await?;
+    for site in [Some(site_id), None] {
+        sqlx::query(
+            "insert into insight_days (team_id, site_id, day, deploys, succeeded, failed, failed_changes) \
+             values ($1, $2, $3, $4, $5, $6, $7) \
+             on conflict (team_id, site_id, day) do update set \
+             deploys = insight_days.deploys + excluded.deploys, \
+             succeeded = insight_days.succeeded + excluded.succeeded, \
+             failed = insight_days.failed + excluded.failed, \
+             failed_changes = insight_days.failed_changes + excluded.failed_changes",
+        )
+        .bind(team_id)
+        .bind(scope(site))
+        .bind(day)
+        .bind(c.deploys)
+        .bind(c.succeeded)
+        .bind(c.failed)
+        .bind(c.failed_changes)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -210,22 +226,24 @@ async fn add_duration(
     position: i64,
     samples: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into insight_durations (team_id, site_id, day, series, pipeline, step, position, bucket, samples) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         on conflict (team_id, day, series, pipeline, step, site_id, bucket) do update set \
-         samples = insight_durations.samples + excluded.samples, position = excluded.position",
-    )
-    .bind(k.team_id)
-    .bind(k.site_id)
-    .bind(k.day)
-    .bind(k.series)
-    .bind(k.pipeline_text())
-    .bind(k.step.as_str())
-    .bind(position)
-    .bind(k.bucket)
-    .bind(samples)
-    .execute(&mut **tx)
-    .await?;
+    for k in [k.clone(), k.team_wide()] {
+        sqlx::query(
+            "insert into insight_durations (team_id, site_id, day, series, pipeline, step, position, bucket, samples) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             on conflict (team_id, site_id, day, series, pipeline, step, bucket) do update set \
+             samples = insight_durations.samples + excluded.samples, position = excluded.position",
+        )
+        .bind(k.team_id)
+        .bind(scope(k.site_id))
+        .bind(k.day)
+        .bind(k.series)
+        .bind(k.pipeline_text())
+        .bind(k.step.as_str())
+        .bind(position)
+        .bind(k.bucket)
+        .bind(samples)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }

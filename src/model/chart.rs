@@ -1,0 +1,377 @@
+//! Charts as SVG text, drawn on the server and kept as they came when the
+//! page hydrates: readable without JavaScript, coloured by the page's CSS
+//! (light and dark), with a title, axis labels and a tooltip per point.
+//! One value per day, oldest first.
+
+use super::ansi::escape_into;
+use super::time::{duration, short_date};
+use std::fmt::Write;
+
+/// A chart's size in its own units: text is 10.5 of them, so a chart
+/// shown about this many pixels wide reads at the page's small print.
+const WIDE: (f64, f64) = (440.0, 170.0);
+const SMALL: (f64, f64) = (320.0, 140.0);
+const LEFT: f64 = 54.0;
+const RIGHT: f64 = 8.0;
+const TOP: f64 = 10.0;
+const BOTTOM: f64 = 34.0;
+
+/// How values are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bars,
+    Lines,
+    /// Dots only: for values few and far between.
+    Points,
+}
+
+/// What the values are, which sets the axis's round numbers and labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    Count,
+    /// Milliseconds.
+    Duration,
+    /// 0 to 1, shown as a percentage.
+    Fraction,
+}
+
+impl Scale {
+    /// A value as the axis shows it: the round numbers it ends at.
+    fn tick(self, v: f64) -> String {
+        let ms = v.round() as i64;
+        match self {
+            Scale::Duration if ms >= 3_600_000 && ms % 3_600_000 == 0 => {
+                format!("{}h", ms / 3_600_000)
+            }
+            Scale::Duration if ms >= 60_000 && ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+            Scale::Duration if ms >= 1_000 && ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+            _ => self.label(v),
+        }
+    }
+
+    pub fn label(self, v: f64) -> String {
+        match self {
+            Scale::Count if v.fract() == 0.0 => format!("{v:.0}"),
+            Scale::Count => format!("{v:.1}"),
+            Scale::Duration => duration(v.round() as i64),
+            Scale::Fraction => format!("{:.0}%", v * 100.0),
+        }
+    }
+
+    /// The round number at or above `max` the axis ends at.
+    fn top(self, max: f64) -> f64 {
+        const TIMES: [f64; 20] = [
+            1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5, 36e5, 72e5, 108e5,
+            216e5, 432e5, 864e5, 1728e5, 6048e5,
+        ];
+        const FRACTIONS: [f64; 6] = [0.05, 0.1, 0.2, 0.25, 0.5, 1.0];
+        match self {
+            Scale::Fraction => FRACTIONS.into_iter().find(|f| *f >= max).unwrap_or(1.0),
+            Scale::Duration if max <= 1e3 => round_up(max.max(1.0)),
+            Scale::Duration => TIMES
+                .into_iter()
+                .find(|t| *t >= max)
+                .unwrap_or_else(|| (max / 864e5).ceil() * 864e5),
+            Scale::Count => round_up(max.max(1.0)),
+        }
+    }
+}
+
+/// 1, 2 or 5 times a power of ten, at or above `v`.
+fn round_up(v: f64) -> f64 {
+    let base = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * base)
+        .find(|t| *t >= v)
+        .unwrap_or(10.0 * base)
+}
+
+/// One line or set of bars, coloured by its CSS class.
+pub struct Series<'a> {
+    pub label: &'a str,
+    pub class: &'a str,
+    pub values: &'a [Option<f64>],
+}
+
+pub struct Chart<'a> {
+    /// What it shows, read by screen readers and shown on hover.
+    pub title: &'a str,
+    /// The value axis's name.
+    pub y_label: &'a str,
+    pub first_day: i64,
+    pub kind: Kind,
+    pub scale: Scale,
+    pub series: &'a [Series<'a>],
+    /// Drawn for a narrow card (a step among several).
+    pub small: bool,
+}
+
+fn esc(out: &mut String, text: &str) {
+    escape_into(out, text);
+}
+
+impl Chart<'_> {
+    fn days(&self) -> usize {
+        self.series
+            .iter()
+            .map(|s| s.values.len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The SVG element, scaled to its container's width.
+    pub fn svg(&self) -> String {
+        let n = self.days().max(1);
+        let (width, height) = if self.small { SMALL } else { WIDE };
+        let (pw, ph) = (width - LEFT - RIGHT, height - TOP - BOTTOM);
+        let max = self
+            .series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten())
+            .fold(0.0f64, |a, b| a.max(*b));
+        let top = self.scale.top(max);
+        let band = pw / n as f64;
+        let y = |v: f64| TOP + ph - (v / top).clamp(0.0, 1.0) * ph;
+        let mut out = String::with_capacity(4096);
+        // Past a month, a line's points are only there to be hovered.
+        let dense = if self.kind == Kind::Lines && n > 31 {
+            " chart-dense"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            r#"<svg class="chart-svg{dense}" viewBox="0 0 {width} {height}" role="img" aria-label=""#
+        );
+        esc(&mut out, self.title);
+        out.push_str(r#""><title>"#);
+        esc(&mut out, self.title);
+        out.push_str("</title>");
+        // The value axis: round numbers at 0, half and the top.
+        out.push_str(r#"<g class="chart-axis">"#);
+        for v in [0.0, top / 2.0, top] {
+            let at = y(v);
+            let _ = write!(
+                out,
+                r#"<line class="chart-grid" x1="{LEFT}" x2="{:.1}" y1="{at:.1}" y2="{at:.1}"/><text x="{:.1}" y="{:.1}" text-anchor="end">"#,
+                width - RIGHT,
+                LEFT - 5.0,
+                at + 3.5
+            );
+            esc(&mut out, &self.scale.tick(v));
+            out.push_str("</text>");
+        }
+        let _ = write!(
+            out,
+            r#"<text class="chart-axis-title" transform="translate(10 {:.1}) rotate(-90)" text-anchor="middle">"#,
+            TOP + ph / 2.0
+        );
+        esc(&mut out, self.y_label);
+        out.push_str("</text>");
+        // The day axis: the first, middle and last day.
+        let mut ticks = vec![0, n / 2, n - 1];
+        ticks.dedup();
+        for i in ticks {
+            let x = LEFT + (i as f64 + 0.5) * band;
+            let anchor = match i {
+                0 => "start",
+                i if i == n - 1 => "end",
+                _ => "middle",
+            };
+            let x = match anchor {
+                "start" => x - band / 2.0,
+                "end" => x + band / 2.0,
+                _ => x,
+            };
+            let _ = write!(
+                out,
+                r#"<text x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+                TOP + ph + 14.0,
+                short_date(self.first_day + i as i64)
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<text class="chart-axis-title" x="{:.1}" y="{:.1}" text-anchor="middle">Day (UTC)</text></g>"#,
+            LEFT + pw / 2.0,
+            height - 3.0
+        );
+        for (k, s) in self.series.iter().enumerate() {
+            out.push_str(r#"<g class="chart-series "#);
+            esc(&mut out, s.class);
+            out.push_str(r#"">"#);
+            match self.kind {
+                Kind::Bars => {
+                    // Side by side when there are several.
+                    let width = band * 0.7 / self.series.len() as f64;
+                    for (i, v) in s.values.iter().enumerate() {
+                        let Some(v) = v else { continue };
+                        let x = LEFT + i as f64 * band + band * 0.15 + k as f64 * width;
+                        // A zero is a hairline on the axis, unlike a day without a value.
+                        let h = (TOP + ph - y(*v)).max(1.0);
+                        let _ = write!(
+                            out,
+                            r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" rx="1">"#,
+                            TOP + ph - h,
+                            width.max(1.0)
+                        );
+                        self.tooltip(&mut out, s, i, *v);
+                        out.push_str("</rect>");
+                    }
+                }
+                Kind::Lines | Kind::Points => {
+                    let point = |i: usize, v: f64| (LEFT + (i as f64 + 0.5) * band, y(v));
+                    let mut d = String::new();
+                    let mut drawing = false;
+                    for (i, v) in s.values.iter().enumerate() {
+                        match v {
+                            Some(v) => {
+                                let (x, y) = point(i, *v);
+                                let _ =
+                                    write!(d, "{}{x:.1} {y:.1}", if drawing { " L" } else { " M" });
+                                drawing = true;
+                            }
+                            // A day without a value breaks the line.
+                            None => drawing = false,
+                        }
+                    }
+                    if self.kind == Kind::Lines {
+                        let _ = write!(out, r#"<path d="{}"/>"#, d.trim_start());
+                    }
+                    for (i, v) in s.values.iter().enumerate() {
+                        let Some(v) = v else { continue };
+                        let (x, y) = point(i, *v);
+                        let _ = write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5">"#);
+                        self.tooltip(&mut out, s, i, *v);
+                        out.push_str("</circle>");
+                    }
+                }
+            }
+            out.push_str("</g>");
+        }
+        out.push_str("</svg>");
+        out
+    }
+
+    /// The same numbers as a table for screen readers, day by day (days
+    /// without a value left out), after the chart, which they skip.
+    pub fn table(&self) -> String {
+        let mut out = String::from(r#"<table class="visually-hidden"><caption>"#);
+        esc(&mut out, self.title);
+        out.push_str("</caption><thead><tr><th scope=\"col\">Day (UTC)</th>");
+        for s in self.series {
+            out.push_str("<th scope=\"col\">");
+            esc(&mut out, s.label);
+            out.push_str("</th>");
+        }
+        out.push_str("</tr></thead><tbody>");
+        for i in 0..self.days() {
+            let cells: Vec<Option<f64>> = self
+                .series
+                .iter()
+                .map(|s| s.values.get(i).copied().flatten())
+                .collect();
+            if cells.iter().all(Option::is_none) {
+                continue;
+            }
+            let _ = write!(
+                out,
+                "<tr><th scope=\"row\">{}</th>",
+                short_date(self.first_day + i as i64)
+            );
+            for cell in cells {
+                out.push_str("<td>");
+                esc(
+                    &mut out,
+                    &cell.map_or("–".to_string(), |v| self.scale.label(v)),
+                );
+                out.push_str("</td>");
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table>");
+        out
+    }
+
+    /// The chart, then its table.
+    pub fn html(&self) -> String {
+        self.svg() + &self.table()
+    }
+
+    /// "Dec 3 · p50: 1m 05s", shown on hover.
+    fn tooltip(&self, out: &mut String, s: &Series, i: usize, v: f64) {
+        out.push_str("<title>");
+        esc(out, &short_date(self.first_day + i as i64));
+        out.push_str(" · ");
+        esc(out, s.label);
+        out.push_str(": ");
+        esc(out, &self.scale.label(v));
+        out.push_str("</title>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_end_at_round_numbers() {
+        assert_eq!(Scale::Count.top(0.0), 1.0);
+        assert_eq!(Scale::Count.top(3.0), 5.0);
+        assert_eq!(Scale::Count.top(12.0), 20.0);
+        assert_eq!(Scale::Fraction.top(0.3), 0.5);
+        assert_eq!(Scale::Duration.top(70_000.0), 120_000.0);
+        assert_eq!(
+            Scale::Duration.top(40.0 * 86_400_000.0),
+            40.0 * 86_400_000.0
+        );
+        assert_eq!(Scale::Fraction.label(0.25), "25%");
+        assert_eq!(Scale::Duration.label(90_000.0), "1m 30s");
+        assert_eq!(Scale::Duration.tick(10_800_000.0), "3h");
+        assert_eq!(Scale::Duration.tick(5_400_000.0), "90m");
+        assert_eq!(Scale::Duration.tick(0.0), "0ms");
+    }
+
+    #[test]
+    fn a_chart_has_its_title_axes_and_a_tooltip_per_value_with_names_escaped() {
+        let values = [Some(2.0), None, Some(4.0)];
+        let series = [Series {
+            label: "<b>p50</b>",
+            class: "s-main",
+            values: &values,
+        }];
+        let chart = Chart {
+            title: "Build & test",
+            y_label: "duration",
+            first_day: 0,
+            kind: Kind::Lines,
+            scale: Scale::Count,
+            series: &series,
+            small: false,
+        };
+        let svg = chart.svg();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains("<title>Build &amp; test</title>"));
+        assert!(svg.contains("Jan 1") && svg.contains("Jan 3") && svg.contains("Day (UTC)"));
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains("&lt;b&gt;p50&lt;/b&gt;: 4"));
+        // The day without a value breaks the line in two.
+        assert_eq!(
+            svg.matches(" M").count() + usize::from(svg.contains("d=\"M")),
+            2
+        );
+        let table = chart.table();
+        assert_eq!(
+            table.matches("<tr>").count(),
+            3,
+            "a header and the two days with a value"
+        );
+        assert!(table.contains("<caption>Build &amp; test</caption>"));
+        let bars = Chart {
+            kind: Kind::Bars,
+            ..chart
+        };
+        assert_eq!(bars.svg().matches("<rect").count(), 2);
+    }
+}
