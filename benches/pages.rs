@@ -233,28 +233,26 @@ fn rand_bits(seed: u128) -> u128 {
 
 async fn measure(b: &Bench, label: &str, path: &str) {
     let url = format!("{}{path}", b.base);
+    time(label, || b.client.get(&url).header("accept", "text/html")).await;
+}
+
+/// A server function's answer alone, without the page around it.
+async fn measure_api(b: &Bench, label: &str, name: &str, form: &[(&str, &str)]) {
+    let url = format!("{}/api/{name}", b.base);
+    time(label, || b.client.post(&url).form(form)).await;
+}
+
+async fn time(label: &str, request: impl Fn() -> reqwest::RequestBuilder) {
     let mut bytes = 0;
     for _ in 0..5 {
-        let res = b
-            .client
-            .get(&url)
-            .header("accept", "text/html")
-            .send()
-            .await
-            .expect("get");
-        assert!(res.status().is_success(), "{path}: {}", res.status());
+        let res = request().send().await.expect("request");
+        assert!(res.status().is_success(), "{label}: {}", res.status());
         bytes = res.bytes().await.expect("body").len();
     }
     let mut times = Vec::new();
     for _ in 0..30 {
         let t = Instant::now();
-        let res = b
-            .client
-            .get(&url)
-            .header("accept", "text/html")
-            .send()
-            .await
-            .expect("get");
+        let res = request().send().await.expect("request");
         let body = res.bytes().await.expect("body");
         times.push(t.elapsed());
         assert!(!body.is_empty());
@@ -347,6 +345,13 @@ async fn run(name: &str, database_url: Option<String>, sizes: &[usize]) {
             )
             .await;
         }
+        measure_api(
+            &b,
+            "get_insights, 90 days",
+            "get_insights",
+            &[("days", "90")],
+        )
+        .await;
         measure(
             &b,
             "insights, 90 days, one site",

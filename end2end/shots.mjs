@@ -91,6 +91,11 @@ for (const scheme of ["light", "dark"]) {
     await page.getByRole("button", { name: "Create wallboard link" }).click();
     await page.getByRole("textbox", { name: "Wallboard link" }).waitFor();
     await shot("team");
+    await page.goto(`${base}/insights`);
+    await page.waitForSelector("body[data-hydrated]");
+    await shot("insights");
+    await page.goto(`${base}/insights?days=7&site=${first.id}`);
+    await shot("insights-site-7-days");
     await page.goto(`${base}/account`);
     await shot("account");
     await context.close();

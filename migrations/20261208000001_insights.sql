@@ -8,7 +8,8 @@
 -- A production site's deploys that ended on a day: every deploy that
 -- shipped a change (rollbacks bring back an earlier one and are left
 -- out), how many succeeded or failed, and how many of those that
--- succeeded were later rolled back or replaced within an hour.
+-- succeeded were later rolled back, restored from a capsule or replaced
+-- within an hour.
 create table insight_days (
     team_id text not null references teams (id) on delete cascade,
     site_id text not null,
@@ -33,7 +34,7 @@ create table insight_durations (
     position bigint not null default 0,
     bucket bigint not null,
     samples bigint not null,
-    primary key (team_id, site_id, day, series, pipeline, step, bucket)
+    primary key (team_id, site_id, series, day, pipeline, step, bucket)
 );
 
 -- The sites whose production deploys are failing, since when: where a

@@ -197,7 +197,7 @@ async fn each_metric_on_a_hand_built_history_with_known_answers() {
         near(all.frequency.previous, 1.0 / 7.0);
         assert_eq!(all.frequency.samples, 4);
         assert_eq!(
-            all.frequency.daily,
+            all.frequency.points,
             [1.0, 0.0, 2.0, 0.0, 0.0, 1.0, 0.0].map(Some)
         );
         // Lead times 2 h, 6 h and 30 min: the median is 2 h.
@@ -207,10 +207,10 @@ async fn each_metric_on_a_hand_built_history_with_known_answers() {
         // one was rolled back: 4 of 6.
         near(all.failure_rate.value, 4.0 / 6.0);
         assert_eq!(all.failure_rate.samples, 6);
-        assert_eq!(all.failure_rate.daily[1], Some(1.0));
-        assert_eq!(all.failure_rate.daily[2], Some(1.0));
-        assert_eq!(all.failure_rate.daily[3], None);
-        assert_eq!(all.failure_rate.daily[5], Some(0.0));
+        assert_eq!(all.failure_rate.points[1], Some(1.0));
+        assert_eq!(all.failure_rate.points[2], Some(1.0));
+        assert_eq!(all.failure_rate.points[3], None);
+        assert_eq!(all.failure_rate.points[5], Some(0.0));
         assert_eq!(all.failure_rate.previous, Some(0.0));
         // One restore: from day 1, 02:00 to day 2, 18:00.
         near(all.restore.value, (40 * H) as f64);
@@ -225,6 +225,18 @@ async fn each_metric_on_a_hand_built_history_with_known_answers() {
         assert_eq!(all.slowest[0].name, "Build");
 
         // One site: only its deploys.
+        // 90 days come by week, the newest week whole: this one.
+        let weekly = insights::load(&db, team_id, None, 90).await.expect("90 days");
+        assert_eq!((weekly.point_days, weekly.frequency.points.len()), (7, 13));
+        assert_eq!(weekly.point_starts[12], day_of(start));
+        near(weekly.frequency.points[12], 4.0 / 7.0);
+        near(weekly.lead_time.points[12], (2 * H) as f64);
+        assert_eq!(weekly.frequency.samples, 6);
+        near(weekly.failure_rate.value, 4.0 / 8.0);
+        assert_eq!(weekly.restore.samples, 1);
+        assert_eq!(weekly.pipelines[0].steps[0].stats.runs, 11);
+        near(Some(weekly.pipelines[0].steps[0].stats.p95 as f64), 600_000.0);
+
         // Web's history starts within the week before: no comparison.
         let web_only = insights::load(&db, team_id, Some(web), 7).await.expect("web");
         assert_eq!(web_only.frequency.previous, None);

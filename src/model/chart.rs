@@ -1,7 +1,7 @@
 //! Charts as SVG text, drawn on the server and kept as they came when the
 //! page hydrates: readable without JavaScript, coloured by the page's CSS
 //! (light and dark), with a title, axis labels and a tooltip per point.
-//! One value per day, oldest first.
+//! One value per point (a day or a week), oldest first.
 
 use super::ansi::escape_into;
 use super::time::{duration, short_date};
@@ -44,7 +44,9 @@ impl Scale {
                 format!("{}h", ms / 3_600_000)
             }
             Scale::Duration if ms >= 60_000 && ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-            Scale::Duration if ms >= 1_000 && ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+            Scale::Duration if (1_000..60_000).contains(&ms) && ms % 1_000 == 0 => {
+                format!("{}s", ms / 1_000)
+            }
             _ => self.label(v),
         }
     }
@@ -99,7 +101,10 @@ pub struct Chart<'a> {
     pub title: &'a str,
     /// The value axis's name.
     pub y_label: &'a str,
-    pub first_day: i64,
+    /// Each point's first day (UTC days since the epoch), oldest first.
+    pub starts: &'a [i64],
+    /// Whether a point is a week (else a day).
+    pub weekly: bool,
     pub kind: Kind,
     pub scale: Scale,
     pub series: &'a [Series<'a>],
@@ -188,15 +193,35 @@ impl Chart<'_> {
                 out,
                 r#"<text x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
                 TOP + ph + 14.0,
-                short_date(self.first_day + i as i64)
+                self.starts.get(i).map_or(String::new(), |d| short_date(*d))
             );
         }
         let _ = write!(
             out,
-            r#"<text class="chart-axis-title" x="{:.1}" y="{:.1}" text-anchor="middle">Day (UTC)</text></g>"#,
+            r#"<text class="chart-axis-title" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"#,
             LEFT + pw / 2.0,
-            height - 3.0
+            height - 3.0,
+            self.axis_title()
         );
+        if self.kind != Kind::Bars {
+            // A day's column shows all its values on hover, under the lines.
+            for i in 0..n {
+                if self
+                    .series
+                    .iter()
+                    .all(|s| s.values.get(i).copied().flatten().is_none())
+                {
+                    continue;
+                }
+                let _ = write!(
+                    out,
+                    r#"<rect class="chart-hover" x="{:.1}" y="{TOP}" width="{band:.1}" height="{ph:.1}">"#,
+                    LEFT + i as f64 * band
+                );
+                self.tooltip(&mut out, i);
+                out.push_str("</rect>");
+            }
+        }
         for (k, s) in self.series.iter().enumerate() {
             out.push_str(r#"<g class="chart-series "#);
             esc(&mut out, s.class);
@@ -216,7 +241,7 @@ impl Chart<'_> {
                             TOP + ph - h,
                             width.max(1.0)
                         );
-                        self.tooltip(&mut out, s, i, *v);
+                        self.tooltip(&mut out, i);
                         out.push_str("</rect>");
                     }
                 }
@@ -239,12 +264,15 @@ impl Chart<'_> {
                     if self.kind == Kind::Lines {
                         let _ = write!(out, r#"<path d="{}"/>"#, d.trim_start());
                     }
+                    // Past a month a line's points would only clutter it.
+                    if !dense.is_empty() {
+                        out.push_str("</g>");
+                        continue;
+                    }
                     for (i, v) in s.values.iter().enumerate() {
                         let Some(v) = v else { continue };
                         let (x, y) = point(i, *v);
-                        let _ = write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5">"#);
-                        self.tooltip(&mut out, s, i, *v);
-                        out.push_str("</circle>");
+                        let _ = write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5"/>"#);
                     }
                 }
             }
@@ -259,7 +287,9 @@ impl Chart<'_> {
     pub fn table(&self) -> String {
         let mut out = String::from(r#"<table class="visually-hidden"><caption>"#);
         esc(&mut out, self.title);
-        out.push_str("</caption><thead><tr><th scope=\"col\">Day (UTC)</th>");
+        out.push_str("</caption><thead><tr><th scope=\"col\">");
+        out.push_str(self.axis_title());
+        out.push_str("</th>");
         for s in self.series {
             out.push_str("<th scope=\"col\">");
             esc(&mut out, s.label);
@@ -275,11 +305,7 @@ impl Chart<'_> {
             if cells.iter().all(Option::is_none) {
                 continue;
             }
-            let _ = write!(
-                out,
-                "<tr><th scope=\"row\">{}</th>",
-                short_date(self.first_day + i as i64)
-            );
+            let _ = write!(out, "<tr><th scope=\"row\">{}</th>", self.point_name(i));
             for cell in cells {
                 out.push_str("<td>");
                 esc(
@@ -299,14 +325,36 @@ impl Chart<'_> {
         self.svg() + &self.table()
     }
 
-    /// "Dec 3 · p50: 1m 05s", shown on hover.
-    fn tooltip(&self, out: &mut String, s: &Series, i: usize, v: f64) {
+    fn axis_title(&self) -> &'static str {
+        if self.weekly {
+            "Week (UTC)"
+        } else {
+            "Day (UTC)"
+        }
+    }
+
+    /// "Dec 3" or "Week of Dec 3".
+    fn point_name(&self, i: usize) -> String {
+        let day = self.starts.get(i).map_or(String::new(), |d| short_date(*d));
+        if self.weekly {
+            format!("Week of {day}")
+        } else {
+            day
+        }
+    }
+
+    /// "Dec 3 · p50: 1m 05s · p95: 2m 10s": a point's values, on hover.
+    fn tooltip(&self, out: &mut String, i: usize) {
         out.push_str("<title>");
-        esc(out, &short_date(self.first_day + i as i64));
-        out.push_str(" · ");
-        esc(out, s.label);
-        out.push_str(": ");
-        esc(out, &self.scale.label(v));
+        esc(out, &self.point_name(i));
+        for s in self.series {
+            if let Some(v) = s.values.get(i).copied().flatten() {
+                out.push_str(" · ");
+                esc(out, s.label);
+                out.push_str(": ");
+                esc(out, &self.scale.label(v));
+            }
+        }
         out.push_str("</title>");
     }
 }
@@ -331,10 +379,12 @@ mod tests {
         assert_eq!(Scale::Duration.tick(10_800_000.0), "3h");
         assert_eq!(Scale::Duration.tick(5_400_000.0), "90m");
         assert_eq!(Scale::Duration.tick(0.0), "0ms");
+        assert_eq!(Scale::Duration.tick(150_000.0), "2m 30s");
+        assert_eq!(Scale::Duration.tick(15_000.0), "15s");
     }
 
     #[test]
-    fn a_chart_has_its_title_axes_and_a_tooltip_per_value_with_names_escaped() {
+    fn a_chart_has_its_title_axes_and_a_tooltip_per_day_with_names_escaped() {
         let values = [Some(2.0), None, Some(4.0)];
         let series = [Series {
             label: "<b>p50</b>",
@@ -344,7 +394,8 @@ mod tests {
         let chart = Chart {
             title: "Build & test",
             y_label: "duration",
-            first_day: 0,
+            starts: &[0, 1, 2],
+            weekly: false,
             kind: Kind::Lines,
             scale: Scale::Count,
             series: &series,
@@ -355,6 +406,11 @@ mod tests {
         assert!(svg.contains("<title>Build &amp; test</title>"));
         assert!(svg.contains("Jan 1") && svg.contains("Jan 3") && svg.contains("Day (UTC)"));
         assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(
+            svg.matches(r#"class="chart-hover""#).count(),
+            2,
+            "a column per day with a value"
+        );
         assert!(svg.contains("&lt;b&gt;p50&lt;/b&gt;: 4"));
         // The day without a value breaks the line in two.
         assert_eq!(

@@ -4,7 +4,7 @@
 use crate::model::insights::build::build;
 use crate::model::insights::{Insights, WINDOWS, Window};
 use crate::model::{AppError, SiteId, TeamId};
-use crate::server::store::insights::{self, Range};
+use crate::server::store::insights::{self, Points, Range};
 use crate::server::store::{Db, now_ms, sites};
 
 /// The insights of `team_id` (or of one of its sites) over the last `days`.
@@ -31,11 +31,15 @@ pub async fn load(
         from_day,
         to_day: window.end_day,
     };
+    let points = Points {
+        first_day: window.first_day(),
+        days: window.point_days(),
+    };
     let (history_from, days, durations, steps) = tokio::try_join!(
         insights::first_day(db, team_id, site_id),
         insights::days(db, range(window.previous_first_day())),
-        insights::durations(db, range(window.previous_first_day()), false),
-        insights::durations(db, range(window.first_day()), true),
+        insights::durations(db, range(window.previous_first_day()), points, false),
+        insights::durations(db, range(window.first_day()), points, true),
     )?;
     let all = [durations, steps].concat();
     Ok(build(window, site_id, history_from, &days, &all))

@@ -11,14 +11,15 @@ use std::collections::BTreeMap;
 /// How many steps the slowest-steps table lists.
 pub const SLOWEST: usize = 5;
 
-/// A day's production deploys (of one site, or summed over sites).
+/// A day's production deploys (of a site, or of the team).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DayRow {
     pub day: i64,
     pub counts: DayCounts,
 }
 
-/// Samples of one series in one bucket on one day.
+/// Samples of one series in one bucket on one day (or, summed, on the
+/// days of one chart point: then `day` is one of them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DurationRow {
     pub day: i64,
@@ -32,18 +33,19 @@ pub struct DurationRow {
     pub samples: i64,
 }
 
-/// Durations of one series: over the window, per day, and over the window before.
+/// Durations of one series: over the window, per point, and over the
+/// window before.
 #[derive(Default)]
 struct Durations {
     total: Histogram,
-    daily: Vec<Histogram>,
+    points: Vec<Histogram>,
     previous: Histogram,
 }
 
 impl Durations {
-    fn new(days: usize) -> Self {
+    fn new(points: usize) -> Self {
         Self {
-            daily: vec![Histogram::default(); days],
+            points: vec![Histogram::default(); points],
             ..Self::default()
         }
     }
@@ -52,7 +54,7 @@ impl Durations {
         match at {
             Some(i) => {
                 self.total.add(bucket, samples);
-                self.daily[i].add(bucket, samples);
+                self.points[i].add(bucket, samples);
             }
             None => self.previous.add(bucket, samples),
         }
@@ -64,7 +66,7 @@ impl Durations {
             value: median(&self.total),
             previous: median(&self.previous),
             samples: self.total.samples(),
-            daily: self.daily.iter().map(median).collect(),
+            points: self.points.iter().map(median).collect(),
         }
     }
 }
@@ -79,22 +81,18 @@ pub fn build(
     days: &[DayRow],
     durations: &[DurationRow],
 ) -> Insights {
-    let n = window.days as usize;
+    let n = window.points();
     let first = window.first_day();
-    // The day's place in the window; None for the window before.
-    let at = |day: i64| {
-        (day >= first)
-            .then(|| (day - first) as usize)
-            .filter(|i| *i < n)
-    };
+    // The day's point in the window; None for the window before.
+    let at = |day: i64| window.point_of(day);
     let in_range = |day: i64| day >= window.previous_first_day() && day < window.end_day;
 
-    let mut daily = vec![DayCounts::default(); n];
+    let mut per_point = vec![DayCounts::default(); n];
     let (mut total, mut previous) = (DayCounts::default(), DayCounts::default());
     for row in days.iter().filter(|r| in_range(r.day)) {
         match at(row.day) {
             Some(i) => {
-                daily[i].add(row.counts);
+                per_point[i].add(row.counts);
                 total.add(row.counts);
             }
             None => previous.add(row.counts),
@@ -124,24 +122,31 @@ pub fn build(
         (c.deploys > 0).then(|| (c.failed + c.failed_changes) as f64 / c.deploys as f64)
     };
     let per_day = |c: &DayCounts| Some(c.succeeded as f64 / f64::from(window.days));
+    let spans = window.point_spans();
     let (pipelines, slowest) = step_tables(steps);
     let compared = history_from.is_some_and(|d| d <= window.previous_first_day());
     let mut insights = Insights {
         days: window.days,
         first_day: first,
+        point_starts: spans.iter().map(|(start, _)| *start).collect(),
+        point_days: window.point_days(),
         site_id,
         frequency: Metric {
             value: per_day(&total),
             previous: per_day(&previous),
             samples: total.succeeded as u64,
-            daily: daily.iter().map(|c| Some(c.succeeded as f64)).collect(),
+            points: per_point
+                .iter()
+                .zip(&spans)
+                .map(|(c, (_, days))| Some(c.succeeded as f64 / f64::from(*days)))
+                .collect(),
         },
         lead_time: lead.median(),
         failure_rate: Metric {
             value: rate(&total),
             previous: rate(&previous),
             samples: total.deploys as u64,
-            daily: daily.iter().map(rate).collect(),
+            points: per_point.iter().map(rate).collect(),
         },
         restore: restore.median(),
         pipelines,
@@ -177,8 +182,8 @@ fn step_tables(
                 p50,
                 p95,
             },
-            daily: d
-                .daily
+            points: d
+                .points
                 .iter()
                 .map(|h| Some((h.quantile(0.5)?, h.quantile(0.95)?)))
                 .collect(),

@@ -54,6 +54,39 @@ impl Window {
     pub fn previous_first_day(&self) -> i64 {
         self.first_day() - i64::from(self.days)
     }
+
+    /// Days per point of a chart: a day up to a month, a week beyond.
+    pub fn point_days(&self) -> u32 {
+        if self.days > 31 { 7 } else { 1 }
+    }
+
+    /// Points per chart. Counted back from today, so the newest point is
+    /// whole and only the oldest may be shorter.
+    pub fn points(&self) -> usize {
+        self.days.div_ceil(self.point_days()) as usize
+    }
+
+    /// A day's point, oldest first; None outside the window.
+    pub fn point_of(&self, day: i64) -> Option<usize> {
+        if day < self.first_day() || day >= self.end_day {
+            return None;
+        }
+        let back = ((self.end_day - 1 - day) / i64::from(self.point_days())) as usize;
+        Some(self.points() - 1 - back)
+    }
+
+    /// The first day of each point, and how many days it covers.
+    pub fn point_spans(&self) -> Vec<(i64, u32)> {
+        let step = self.point_days();
+        (0..self.points())
+            .map(|i| {
+                let back = (self.points() - 1 - i) as i64;
+                let last = self.end_day - 1 - back * i64::from(step);
+                let first = (last + 1 - i64::from(step)).max(self.first_day());
+                (first, (last + 1 - first) as u32)
+            })
+            .collect()
+    }
 }
 
 /// Which durations a stored row counts.
@@ -77,8 +110,13 @@ text_enum!(Series {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Insights {
     pub days: u32,
-    /// The first day shown, oldest first (UTC days since the epoch).
+    /// The first day shown (UTC days since the epoch).
     pub first_day: i64,
+    /// Each chart point's first day, oldest first: one a day up to 30
+    /// days, one a week for 90.
+    pub point_starts: Vec<i64>,
+    /// Days per point (1 or 7; the oldest point may cover fewer).
+    pub point_days: u32,
     pub site_id: Option<SiteId>,
     /// Successful deploys per day.
     pub frequency: Metric,
@@ -104,9 +142,10 @@ pub struct Metric {
     pub previous: Option<f64>,
     /// How many deploys, changes or restores the value comes from.
     pub samples: u64,
-    /// One value per day of the window, oldest first; None on a day with
-    /// nothing to compute it from.
-    pub daily: Vec<Option<f64>>,
+    /// One value per point of the window, oldest first (deploys a day,
+    /// the median, the rate of the point); None where there is nothing
+    /// to compute it from.
+    pub points: Vec<Option<f64>>,
 }
 
 /// A pipeline's steps over the window.
@@ -120,8 +159,8 @@ pub struct PipelineSteps {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepSeries {
     pub stats: StepStats,
-    /// (p50, p95) per day of the window (ms), oldest first.
-    pub daily: Vec<Option<(i64, i64)>>,
+    /// (p50, p95) per point of the window (ms), oldest first.
+    pub points: Vec<Option<(i64, i64)>>,
 }
 
 /// A step's durations over the whole window.

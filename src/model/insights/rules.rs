@@ -32,7 +32,8 @@ pub struct DayCounts {
     pub deploys: i64,
     pub succeeded: i64,
     pub failed: i64,
-    /// Succeeded, then were rolled back or replaced within the hour.
+    /// Succeeded, then were rolled back, restored from a capsule or
+    /// replaced within the hour.
     pub failed_changes: i64,
 }
 
@@ -71,7 +72,9 @@ impl Finished {
     }
 
     /// A deploy of what a production site serves: not a staging copy's,
-    /// not a pull request's preview.
+    /// not a pull request's preview. Only these start or end a failure: a
+    /// failed deploy leaves the site serving what it served, so it is
+    /// restored when deploys work again, not by a capsule.
     pub fn is_production_deploy(&self) -> bool {
         self.pipeline == PipelineType::Deploy
             && self.trigger != TriggerKind::PullRequest

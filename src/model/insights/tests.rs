@@ -139,20 +139,20 @@ fn the_four_metrics_of_a_week_with_a_failure_a_hotfix_and_a_rollback() {
     near(insights.frequency.previous, 1.0 / 7.0);
     assert_eq!(insights.frequency.samples, 3);
     assert_eq!(
-        insights.frequency.daily,
+        insights.frequency.points,
         [1.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0].map(Some)
     );
     // Lead times 2 h, 6 h and 30 min: the median is 2 h.
     near(insights.lead_time.value, (2 * H) as f64);
     assert_eq!(insights.lead_time.samples, 3);
-    assert_eq!(insights.lead_time.daily[1], None);
+    assert_eq!(insights.lead_time.points[1], None);
     // Five changes; two failed, one was replaced within the hour and one
     // was rolled back: 4 of 5.
     near(insights.failure_rate.value, 0.8);
     assert_eq!(insights.failure_rate.samples, 5);
-    assert_eq!(insights.failure_rate.daily[1], Some(1.0));
-    assert_eq!(insights.failure_rate.daily[2], Some(1.0));
-    assert_eq!(insights.failure_rate.daily[3], None);
+    assert_eq!(insights.failure_rate.points[1], Some(1.0));
+    assert_eq!(insights.failure_rate.points[2], Some(1.0));
+    assert_eq!(insights.failure_rate.points[3], None);
     assert_eq!(insights.failure_rate.previous, Some(0.0));
     // One restore: from the first failure (day 1, 02:00) to day 2, 18:00.
     near(insights.restore.value, (40 * H) as f64);
@@ -261,7 +261,33 @@ fn step_durations_are_grouped_by_pipeline_in_step_order() {
     assert_eq!(build_step.stats.runs, 20);
     near(Some(build_step.stats.p50 as f64), 60_000.0);
     near(Some(build_step.stats.p95 as f64), 60_000.0);
-    assert!(build_step.daily[1].is_some_and(|(p50, _)| p50 > 500_000));
+    assert!(build_step.points[1].is_some_and(|(p50, _)| p50 > 500_000));
     assert_eq!(insights.slowest[0].name, "Build");
     assert_eq!(insights.slowest.len(), 3);
+}
+
+#[test]
+fn ninety_days_come_by_week_counted_back_from_today() {
+    let window = Window {
+        days: 90,
+        end_day: 1000,
+    };
+    assert_eq!((window.point_days(), window.points()), (7, 13));
+    let spans = window.point_spans();
+    // The newest week is whole and ends today; the oldest is 6 days.
+    assert_eq!(spans[12], (993, 7));
+    assert_eq!(spans[0], (910, 6));
+    assert_eq!(spans.iter().map(|(_, d)| d).sum::<u32>(), 90);
+    assert_eq!(window.point_of(999), Some(12));
+    assert_eq!(window.point_of(993), Some(12));
+    assert_eq!(window.point_of(992), Some(11));
+    assert_eq!(window.point_of(910), Some(0));
+    assert_eq!(window.point_of(909), None);
+    assert_eq!(window.point_of(1000), None);
+    let month = Window {
+        days: 30,
+        end_day: 1000,
+    };
+    assert_eq!((month.point_days(), month.points()), (1, 30));
+    assert_eq!(month.point_of(970), Some(0));
 }

@@ -58,7 +58,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 #[component]
 pub fn MetricCards(data: Insights) -> impl IntoView {
     let days = data.days;
-    let first = data.first_day;
+    let (starts, weekly) = (&data.point_starts, data.point_days > 1);
     let (f, l, r, t) = (
         &data.frequency,
         &data.lead_time,
@@ -75,15 +75,20 @@ pub fn MetricCards(data: Insights) -> impl IntoView {
             ),
             delta: delta(f, Scale::Count, Better::Up, days),
             chart: Chart {
-                title: "Successful production deploys per day",
+                title: if weekly {
+                    "Successful production deploys a day, by week"
+                } else {
+                    "Successful production deploys per day"
+                },
                 y_label: "deploys",
-                first_day: first,
+                starts,
+                weekly,
                 kind: Kind::Bars,
                 scale: Scale::Count,
                 series: &[Series {
                     label: "Successful deploys",
                     class: "s-success",
-                    values: &f.daily,
+                    values: &f.points,
                 }],
                 small: false,
             }
@@ -101,15 +106,20 @@ pub fn MetricCards(data: Insights) -> impl IntoView {
             },
             delta: delta(l, Scale::Duration, Better::Down, days),
             chart: Chart {
-                title: "Median lead time per day",
+                title: if weekly {
+                    "Median lead time by week"
+                } else {
+                    "Median lead time per day"
+                },
                 y_label: "lead time",
-                first_day: first,
+                starts,
+                weekly,
                 kind: Kind::Lines,
                 scale: Scale::Duration,
                 series: &[Series {
                     label: "Median lead time",
                     class: "s-accent",
-                    values: &l.daily,
+                    values: &l.points,
                 }],
                 small: false,
             }
@@ -127,22 +137,28 @@ pub fn MetricCards(data: Insights) -> impl IntoView {
             },
             delta: delta(r, Scale::Fraction, Better::Down, days),
             chart: Chart {
-                title: "Change failure rate per day",
+                title: if weekly {
+                    "Change failure rate by week"
+                } else {
+                    "Change failure rate per day"
+                },
                 y_label: "failed",
-                first_day: first,
+                starts,
+                weekly,
                 kind: Kind::Bars,
                 scale: Scale::Fraction,
                 series: &[Series {
                     label: "Change failure rate",
                     class: "s-failed",
-                    values: &r.daily,
+                    values: &r.points,
                 }],
                 small: false,
             }
             .html(),
             how: "Deploys that failed, and deploys that went live and were then rolled back \
                   (or restored from a capsule) or replaced within an hour, over all deploys that \
-                  ended; counted on the day the deploy ended.",
+                  succeeded or failed (cancelled ones and rollbacks are left out); counted on \
+                  the day the deploy ended.",
         },
         Card {
             name: "Time to restore",
@@ -154,15 +170,20 @@ pub fn MetricCards(data: Insights) -> impl IntoView {
             },
             delta: delta(t, Scale::Duration, Better::Down, days),
             chart: Chart {
-                title: "Median time to restore per day",
+                title: if weekly {
+                    "Median time to restore by week"
+                } else {
+                    "Median time to restore per day"
+                },
                 y_label: "to restore",
-                first_day: first,
+                starts,
+                weekly,
                 kind: Kind::Points,
                 scale: Scale::Duration,
                 series: &[Series {
                     label: "Median time to restore",
                     class: "s-awaiting",
-                    values: &t.daily,
+                    values: &t.points,
                 }],
                 small: false,
             }
@@ -196,7 +217,19 @@ impl Card {
                 <p class="metric-value">{self.value.unwrap_or_else(|| "–".into())}</p>
                 <p class="metric-detail">
                     <span class="muted">{self.detail}</span>
-                    {self.delta.map(|(text, class)| view! { <span class=format!("delta {class}")>{text}</span> })}
+                    {self.delta.map(|(text, class)| {
+                        // Colour says which way is good; words say it too.
+                        let verdict = match class {
+                            "delta-good" => ", better",
+                            "delta-bad" => ", worse",
+                            _ => "",
+                        };
+                        view! {
+                            <span class=format!("delta {class}")>
+                                {text}<span class="visually-hidden">{verdict}</span>
+                            </span>
+                        }
+                    })}
                 </p>
                 <figure class="chart" inner_html=self.chart></figure>
                 <details class="how">

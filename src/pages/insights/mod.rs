@@ -48,23 +48,18 @@ pub fn InsightsPage() -> impl IntoView {
                 <p class="muted">"How often your team ships, how fast a change goes live, how often one fails and how soon it is fixed."</p>
             </div>
         </div>
+        // Outside the page's transition, so a choice keeps its focus.
+        <Suspense fallback=|| view! { <Controls sites=Vec::new() /> }>
+            {move || Suspend::new(async move {
+                view! { <Controls sites=sites.await.unwrap_or_default() /> }
+            })}
+        </Suspense>
         <Transition fallback=|| view! { <LoadingRows rows=6 /> }>
             {move || Suspend::new(async move {
-                let sites = sites.await.unwrap_or_default();
-                let (site, days) = params();
-                match insights.await {
-                    Err(error) => {
-                        let days = days.and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_WINDOW);
-                        let site = site.and_then(|s| s.parse().ok());
-                        view! { <Controls sites site days /> <ErrorState error /> }.into_any()
-                    }
-                    Ok(data) => {
-                        let has_sites = !sites.is_empty();
-                        view! {
-                            <Controls sites site=data.site_id days=data.days />
-                            <InsightsBody data has_sites />
-                        }
-                        .into_any()
+                match (insights.await, sites.await) {
+                    (Err(error), _) | (_, Err(error)) => view! { <ErrorState error /> }.into_any(),
+                    (Ok(data), Ok(sites)) => {
+                        view! { <InsightsBody data has_sites=!sites.is_empty() /> }.into_any()
                     }
                 }
             })}
@@ -79,33 +74,44 @@ fn href(site: Option<SiteId>, days: u32) -> String {
     }
 }
 
-/// The site and the window. Without JavaScript the form submits as a GET.
+/// The site and the window, as the URL has them. Without JavaScript the
+/// form submits as a GET.
 #[component]
-fn Controls(sites: Vec<Site>, site: Option<SiteId>, days: u32) -> impl IntoView {
+fn Controls(sites: Vec<Site>) -> impl IntoView {
+    let query = use_query_map();
+    let site =
+        Memo::new(move |_| query.with(|q| q.get("site").and_then(|s| s.parse::<SiteId>().ok())));
+    let days = Memo::new(move |_| {
+        query
+            .with(|q| q.get("days").and_then(|d| d.parse().ok()))
+            .filter(|d| WINDOWS.contains(d))
+            .unwrap_or(DEFAULT_WINDOW)
+    });
     let navigate = use_navigate();
     let on_site = move |ev| {
         let site = event_target_value(&ev).parse().ok();
-        navigate(&href(site, days), Default::default());
+        navigate(&href(site, days.get_untracked()), Default::default());
     };
+    let chosen = move || site.get().map(|s| s.to_string()).unwrap_or_default();
     view! {
         <form class="filters insights-controls" method="get" action="/insights" aria-label="What the insights cover">
             <label class="filter">
                 <span>"Site"</span>
-                <select name="site" on:change=on_site>
-                    <option value="" selected=site.is_none()>"All sites"</option>
+                <select name="site" on:change=on_site prop:value=chosen>
+                    <option value="" selected=move || site.get().is_none()>"All sites"</option>
                     {sites.into_iter().map(|s| {
-                        let selected = Some(s.id) == site;
-                        view! { <option value=s.id.to_string() selected=selected>{s.name}</option> }
+                        let id = s.id;
+                        view! { <option value=id.to_string() selected=move || site.get() == Some(id)>{s.name}</option> }
                     }).collect_view()}
                 </select>
             </label>
-            <input type="hidden" name="days" value=days.to_string() />
+            <input type="hidden" name="days" value=move || days.get().to_string() />
             <noscript><button class="button button-small" type="submit">"Apply"</button></noscript>
             <nav class="segmented" aria-label="Window">
                 {WINDOWS.into_iter().map(|d| {
-                    let current = d == days;
+                    let current = move || days.get() == d;
                     view! {
-                        <a href=href(site, d) class:current=current aria-current=current.then_some("page")>
+                        <a href=move || href(site.get(), d) class:current=current aria-current=move || current().then_some("page")>
                             {format!("{d} days")}
                         </a>
                     }

@@ -1,4 +1,4 @@
-//! How long each pipeline's steps take: p50 and p95 per day for every
+//! How long each pipeline's steps take: p50 and p95 per point for every
 //! step, and the slowest steps of the window.
 
 use crate::model::chart::{Chart, Kind, Scale, Series};
@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn StepDurations(data: Insights) -> impl IntoView {
-    let first = data.first_day;
+    let (starts, weekly) = (data.point_starts.clone(), data.point_days > 1);
     if data.pipelines.is_empty() {
         return view! {
             <section class="insights-section">
@@ -54,13 +54,13 @@ pub fn StepDurations(data: Insights) -> impl IntoView {
                 <div class="section-header">
                     <h2>{format!("{} pipeline", p.pipeline.label())}</h2>
                     <span class="legend muted">
-                        "Each step’s duration per day: "
+                        "Each step’s duration: "
                         <i class="key s-accent" aria-hidden="true"></i>"p50 "
                         <i class="key key-dashed s-p95" aria-hidden="true"></i>"p95"
                     </span>
                 </div>
                 <div class="step-charts">
-                    {p.steps.into_iter().map(|s| step_card(s, first)).collect_view()}
+                    {p.steps.into_iter().map(|s| step_card(s, &starts, weekly)).collect_view()}
                 </div>
             </section>
         }).collect_view()}
@@ -77,14 +77,19 @@ pub fn StepDurations(data: Insights) -> impl IntoView {
     .into_any()
 }
 
-fn step_card(s: StepSeries, first_day: i64) -> impl IntoView {
-    let p50: Vec<Option<f64>> = s.daily.iter().map(|d| d.map(|(v, _)| v as f64)).collect();
-    let p95: Vec<Option<f64>> = s.daily.iter().map(|d| d.map(|(_, v)| v as f64)).collect();
-    let title = format!("{}: duration per day", s.stats.name);
+fn step_card(s: StepSeries, starts: &[i64], weekly: bool) -> impl IntoView {
+    let p50: Vec<Option<f64>> = s.points.iter().map(|d| d.map(|(v, _)| v as f64)).collect();
+    let p95: Vec<Option<f64>> = s.points.iter().map(|d| d.map(|(_, v)| v as f64)).collect();
+    let title = format!(
+        "{}: duration {}",
+        s.stats.name,
+        if weekly { "by week" } else { "per day" }
+    );
     let html = Chart {
         title: &title,
         y_label: "duration",
-        first_day,
+        starts,
+        weekly,
         kind: Kind::Lines,
         scale: Scale::Duration,
         series: &[

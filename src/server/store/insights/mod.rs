@@ -62,23 +62,43 @@ pub async fn days(db: &Db, r: Range) -> Result<Vec<DayRow>, sqlx::Error> {
         .collect())
 }
 
-/// Duration samples per day and bucket of the range: steps' or (with
-/// `steps` false) lead times and restores.
-pub async fn durations(db: &Db, r: Range, steps: bool) -> Result<Vec<DurationRow>, sqlx::Error> {
+/// Chart points: from `first_day` on, `days` days each, counted back
+/// from the range's end; days before `first_day` are summed as one.
+#[derive(Clone, Copy, Debug)]
+pub struct Points {
+    pub first_day: i64,
+    pub days: u32,
+}
+
+/// Duration samples per point and bucket of the range, each point's under
+/// its newest day: steps' or (with `steps` false) lead times and restores.
+/// Summed in SQL, so a 90-day window reads 13 weekly rows a bucket.
+pub async fn durations(
+    db: &Db,
+    r: Range,
+    points: Points,
+    steps: bool,
+) -> Result<Vec<DurationRow>, sqlx::Error> {
     let series = if steps {
         "series = 'step'"
     } else {
         "series in ('lead_time', 'restore')"
     };
+    // sum() of a bigint is numeric on PostgreSQL: cast back.
     let sql = format!(
-        "select day, series, pipeline, step, position, bucket, samples from insight_durations \
-         where team_id = $1 and site_id = $2 and day >= $3 and day < $4 and {series}"
+        "select case when day >= $5 then $4 - 1 - (($4 - 1 - day) / $6) * $6 else $5 - 1 end \
+         as point_day, series, pipeline, step, min(position), bucket, cast(sum(samples) as bigint) \
+         from insight_durations \
+         where team_id = $1 and site_id = $2 and {series} and day >= $3 and day < $4 \
+         group by point_day, series, pipeline, step, bucket"
     );
     let rows = sqlx::query_as::<_, (i64, Series, String, String, i64, i64, i64)>(&sql)
         .bind(r.team_id)
         .bind(record::scope(r.site_id))
         .bind(r.from_day)
         .bind(r.to_day)
+        .bind(points.first_day)
+        .bind(i64::from(points.days))
         .fetch_all(&db.pool)
         .await?;
     Ok(rows

@@ -151,8 +151,8 @@ pub(in crate::server::store) async fn ended(
             step: name,
             ..key(Series::Step, bucket_of(finished_at - started_at))
         };
-        let entry = buckets.entry(k).or_default();
-        *entry = (position, entry.1 + 1);
+        let entry = buckets.entry(k).or_insert((position, 0));
+        *entry = (entry.0.min(position), entry.1 + 1);
     }
     for (k, (position, samples)) in buckets {
         add_duration(tx, &k, position, samples).await?;
@@ -230,8 +230,10 @@ async fn add_duration(
         sqlx::query(
             "insert into insight_durations (team_id, site_id, day, series, pipeline, step, position, bucket, samples) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             on conflict (team_id, site_id, day, series, pipeline, step, bucket) do update set \
-             samples = insight_durations.samples + excluded.samples, position = excluded.position",
+             on conflict (team_id, site_id, series, day, pipeline, step, bucket) do update set \
+             samples = insight_durations.samples + excluded.samples, \
+             position = case when excluded.position < insight_durations.position \
+             then excluded.position else insight_durations.position end",
         )
         .bind(k.team_id)
         .bind(scope(k.site_id))
