@@ -9,7 +9,7 @@ mod common;
 use common::eventually;
 use common::github::{fixture, hooked_site};
 use common::server::{
-    SETTLE, Server, client, get_deployment, get_site, history, join_as_viewer, ok, refused,
+    SETTLE, Server, client, deploy, get_deployment, get_site, history, join_as_viewer, ok, refused,
     sign_up, start_with_pipelines_and, wait_finished, wait_status,
 };
 use flightdeck::model::{
@@ -96,17 +96,6 @@ async fn outsiders(s: &Server, c: &reqwest::Client) -> (reqwest::Client, reqwest
     let stranger = client();
     sign_up(&stranger, s, "eve@example.com", "Eve's").await;
     (viewer, stranger)
-}
-
-async fn deploy(s: &Server, c: &reqwest::Client, site: &str, branch: &str) -> Deployment {
-    let d: Deployment = ok(
-        c,
-        s,
-        "trigger_deployment",
-        &[("site_id", site), ("kind", "deploy"), ("git_ref", branch)],
-    )
-    .await;
-    wait_finished(c, s, &d.id.to_string()).await
 }
 
 /// What a preview host answers for `label` (a deployment's or a site's id).

@@ -7,7 +7,7 @@
 mod common;
 
 use common::db::on_each_backend;
-use common::server::{Server, client, ok, on_both_servers, refused, sign_up, wait_finished};
+use common::server::{client, deploy, ok, on_both_servers, refused, sign_up, wait_finished};
 use flightdeck::model::insights::{DAY_MS, Insights, day_of};
 use flightdeck::model::{Deployment, DeploymentStatus, SiteId, TeamId};
 use flightdeck::server::insights;
@@ -277,17 +277,6 @@ name = "Publish"
 phase = "deploy"
 run = 'mkdir -p "$FLIGHTDECK_RELEASE_DIR" && echo "$FLIGHTDECK_BRANCH" > "$FLIGHTDECK_RELEASE_DIR/index.html"'
 "#;
-
-async fn deploy(s: &Server, c: &reqwest::Client, site: &str, branch: &str) -> Deployment {
-    let d: Deployment = ok(
-        c,
-        s,
-        "trigger_deployment",
-        &[("site_id", site), ("kind", "deploy"), ("git_ref", branch)],
-    )
-    .await;
-    wait_finished(c, s, &d.id.to_string()).await
-}
 
 #[tokio::test]
 async fn deployments_that_end_keep_the_totals_a_rebuild_makes() {

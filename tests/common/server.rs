@@ -282,6 +282,18 @@ pub async fn wait_status(
 }
 
 /// Waits until a deployment has ended, and returns it.
+/// A manual deploy of `branch` on `site`, once it has ended.
+pub async fn deploy(s: &Server, c: &reqwest::Client, site: &str, branch: &str) -> Deployment {
+    let d: Deployment = ok(
+        c,
+        s,
+        "trigger_deployment",
+        &[("site_id", site), ("kind", "deploy"), ("git_ref", branch)],
+    )
+    .await;
+    wait_finished(c, s, &d.id.to_string()).await
+}
+
 pub async fn wait_finished(c: &reqwest::Client, s: &Server, id: &str) -> Deployment {
     eventually(&format!("{id} finishes"), SETTLE, || async {
         let d = get_deployment(c, s, id).await;
