@@ -6,12 +6,19 @@ use crate::pages::{
     SignInPage, SignUpPage, SitePage, SitesPage, TeamPage, WallboardPage,
 };
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-/// The document around the app, rendered on the server.
+/// The document around the app, rendered on the server only. The
+/// stylesheet is named as this build names it (with its hash in a
+/// release build), which only the server knows.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::MetaTags;
+    let stylesheet = crate::server::web::assets::Bundle::current()
+        .stylesheet
+        .clone();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -20,6 +27,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" id="leptos" href=stylesheet />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -34,7 +42,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/flightdeck.css" />
         <Title formatter=|title: String| {
             if title.is_empty() { "Flightdeck".to_string() } else { format!("{title} · Flightdeck") }
         } />

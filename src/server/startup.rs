@@ -10,7 +10,7 @@ use super::realtime::bus::EventBus;
 use super::store::Db;
 use super::store::sessions::DbSessionStore;
 use super::web::state::{AppState, BuildId};
-use super::web::{bearer, downloads, hooks, live, logs, middleware, previews, uploads};
+use super::web::{assets, bearer, downloads, hooks, live, logs, middleware, previews, uploads};
 use super::{demo, insights, retention, sites};
 use crate::app::{App, shell};
 use axum::Router;
@@ -21,6 +21,8 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// How long requests still in flight at shutdown may take to finish.
@@ -215,6 +217,8 @@ pub async fn build(config: Config) -> Result<(Router, AppState), String> {
         .site_root(config.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
+        // Names with hashes when the release build wrote them.
+        .hash_files(assets::Bundle::current().hashed)
         .build();
     let build_id = BuildId::of_site(config.site_root.clone()).await;
     retention::spawn(
@@ -273,14 +277,12 @@ fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(middleware::limit_body));
-    Router::new()
-        .route("/ws", get(live::upgrade))
-        .route(
-            "/api/upload_archive",
-            post(uploads::upload_archive).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/hooks/github/{site_id}", post(hooks::github_delivery))
-        .route("/cli/flightdeck", get(downloads::command_line))
+    // What a browser reads: pages, server functions, the bundle, logs;
+    // brotli or gzip when it accepts them (at a level cheap enough for
+    // every response), kept as long as each may be. Not the live channel,
+    // uploads, hooks or the command line's binary, and never what a
+    // preview host serves (that is answered by the outermost layer).
+    let read = Router::new()
         .route(
             "/deployments/{deployment_id}/steps/{step_id}/log",
             get(logs::step_log),
@@ -290,6 +292,23 @@ fn router(state: AppState) -> Router {
             get(logs::deployment_log),
         )
         .merge(app)
+        .layer(axum::middleware::from_fn(assets::cache_control))
+        .layer(
+            CompressionLayer::new()
+                .br(true)
+                .gzip(true)
+                .quality(CompressionLevel::Precise(4))
+                .compress_when(DefaultPredicate::new().and(assets::worth_compressing)),
+        );
+    Router::new()
+        .route("/ws", get(live::upgrade))
+        .route(
+            "/api/upload_archive",
+            post(uploads::upload_archive).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/hooks/github/{site_id}", post(hooks::github_delivery))
+        .route("/cli/flightdeck", get(downloads::command_line))
+        .merge(read)
         .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -9,8 +9,10 @@
 //! - [`middleware`]: the page guard, same-origin writes, error statuses;
 //! - handlers: [`live`] (`/ws`), [`logs`], [`uploads`], [`hooks`]
 //!   (GitHub), [`downloads`] (the command line's binary), [`previews`]
-//!   (the preview hosts' outermost layer).
+//!   (the preview hosts' outermost layer), [`assets`] (how long the
+//!   browser keeps the bundle and pages).
 
+pub mod assets;
 pub mod bearer;
 pub mod context;
 pub mod downloads;

@@ -125,10 +125,11 @@ fn error_page(message: &str) -> String {
         .replace('"', "&quot;");
     format!(
         "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Upload refused · Flightdeck</title><link rel=\"stylesheet\" href=\"/pkg/flightdeck.css\">\
+         <title>Upload refused · Flightdeck</title><link rel=\"stylesheet\" href=\"{stylesheet}\">\
          <main class=\"auth-page\"><section class=\"card\"><h1>Upload refused</h1>\
          <p class=\"form-error\" role=\"alert\">{escaped}</p>\
          <p>Nothing was deployed. <a href=\"/sites\">Back to your sites</a></p>\
-         </section></main>"
+         </section></main>",
+        stylesheet = super::assets::Bundle::current().stylesheet
     )
 }
