@@ -100,6 +100,17 @@ async fn the_bundle_and_pages_come_compressed_and_hashed_files_are_kept_for_good
         .expect("api");
     assert_eq!(api.status(), 200);
     assert_eq!(header(&api, CONTENT_ENCODING), "gzip");
+    // A refused call keeps the status its error names, compressed or not.
+    let refused = c
+        .post(format!("{}/api/get_insights", s.base))
+        .header(ACCEPT_ENCODING, "br, gzip")
+        .header("origin", &s.base)
+        .form(&[("days", "12")])
+        .send()
+        .await
+        .expect("refused");
+    assert_eq!(refused.status(), 400);
+    assert_eq!(header(&refused, CONTENT_ENCODING), "br");
 
     // What a preview host serves is left exactly as it was published.
     let site = new_site(&c, &s, "Web").await;

@@ -46,7 +46,8 @@ pub async fn load(
 }
 
 /// A history from before the insights existed gets its totals once, on
-/// the first start after the upgrade, before any deployment runs.
+/// the first start after the upgrade, before this instance runs anything
+/// (older instances are stopped first: `docs/cluster.md`).
 pub async fn build_if_needed(db: &Db) -> Result<(), String> {
     match insights::rebuild::build_if_needed(db).await {
         Ok(Some(read)) => {

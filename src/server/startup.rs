@@ -292,6 +292,8 @@ fn router(state: AppState) -> Router {
             get(logs::deployment_log),
         )
         .merge(app)
+        // Inside compression: it reads a refused call's body.
+        .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(axum::middleware::from_fn(assets::cache_control))
         .layer(
             CompressionLayer::new()
@@ -309,7 +311,6 @@ fn router(state: AppState) -> Router {
         .route("/hooks/github/{site_id}", post(hooks::github_delivery))
         .route("/cli/flightdeck", get(downloads::command_line))
         .merge(read)
-        .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::page_guard,
